@@ -1,0 +1,310 @@
+//! Settings: one type that is at once the command line (`--help`), the environment variables
+//! (prefix `CONNECTOR_SYNC_PROXY_`) and the shape of `config/default.toml`.
+//! Precedence: built-in default < file < environment < command line.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::{Parser, ValueEnum};
+use serde::Deserialize;
+use url::Url;
+
+/// The file read when `--config-file` is not given; a missing default file is not an error.
+pub const DEFAULT_CONFIG_FILE: &str = "config/default.toml";
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:9280";
+pub const DEFAULT_ES_URL: &str = "http://127.0.0.1:9200";
+pub const DEFAULT_INDEX: &str = ".elastic-connectors-sync-jobs";
+pub const DEFAULT_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
+pub const DEFAULT_CONFLICT_RETRIES: u32 = 10;
+
+/// How a cancel is applied to the job document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpdateStrategy {
+    /// Scripted update; switches to `optimistic` (with one warning) when the cluster cannot run it.
+    Auto,
+    /// Always a scripted (Painless) update: one atomic round trip.
+    Script,
+    /// Realtime GET, then an update guarded by if_seq_no/if_primary_term, retried on conflict.
+    Optimistic,
+}
+
+/// When the write becomes visible to search, as Elasticsearch's `refresh` parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Refresh {
+    True,
+    WaitFor,
+    False,
+}
+
+impl From<Refresh> for elasticsearch::params::Refresh {
+    fn from(refresh: Refresh) -> Self {
+        match refresh {
+            Refresh::True => Self::True,
+            Refresh::WaitFor => Self::WaitFor,
+            Refresh::False => Self::False,
+        }
+    }
+}
+
+/// Serves Elasticsearch's connector sync-job API (PUT /_connector/_sync_job/{id}/_cancel) by
+/// turning each request into one atomic update of the job document in a real cluster.
+///
+/// Every setting can also be given in the environment (CONNECTOR_SYNC_PROXY_<NAME>) or in the
+/// config file; the command line wins over the environment, which wins over the file.
+#[derive(Debug, Default, Parser, Deserialize)]
+#[command(name = "connector-sync-proxy", version, about, long_about)]
+#[serde(deny_unknown_fields)]
+pub struct Opt {
+    /// TOML file with settings [default: config/default.toml when it exists]
+    #[arg(long, env = "CONNECTOR_SYNC_PROXY_CONFIG_FILE", value_name = "PATH")]
+    #[serde(skip)]
+    pub config_file: Option<PathBuf>,
+
+    /// Address and port to serve HTTP on [default: 127.0.0.1:9280]
+    #[arg(long, env = "CONNECTOR_SYNC_PROXY_LISTEN", value_name = "ADDR:PORT")]
+    pub listen: Option<String>,
+
+    /// URL of an Elasticsearch node; repeat the flag (or separate with commas) for several
+    /// nodes of one cluster [default: http://127.0.0.1:9200]
+    #[arg(
+        long = "es-url",
+        env = "CONNECTOR_SYNC_PROXY_ES_URL",
+        value_name = "URL",
+        value_delimiter = ','
+    )]
+    #[serde(default)]
+    pub es_url: Vec<String>,
+
+    /// Index (an alias, as Elasticsearch lays it out) that holds the sync-job documents; the
+    /// service never creates it [default: .elastic-connectors-sync-jobs]
+    #[arg(long, env = "CONNECTOR_SYNC_PROXY_INDEX", value_name = "NAME")]
+    pub index: Option<String>,
+
+    /// How a cancel is applied: auto, script or optimistic [default: auto]
+    #[arg(
+        long,
+        env = "CONNECTOR_SYNC_PROXY_UPDATE_STRATEGY",
+        value_enum,
+        value_name = "STRATEGY"
+    )]
+    pub update_strategy: Option<UpdateStrategy>,
+
+    /// When the write becomes visible to search: true, wait_for or false [default: true, as
+    /// Elasticsearch's own cancel]
+    #[arg(
+        long,
+        env = "CONNECTOR_SYNC_PROXY_REFRESH",
+        value_enum,
+        value_name = "REFRESH"
+    )]
+    pub refresh: Option<Refresh>,
+
+    /// Time allowed for each request to the cluster, like 500ms, 30s or 1m [default: 30s]
+    #[arg(long, env = "CONNECTOR_SYNC_PROXY_UPSTREAM_TIMEOUT", value_name = "DURATION")]
+    pub upstream_timeout: Option<String>,
+
+    /// How often a cancel is retried when another writer changed the job document at the same
+    /// moment (version conflict) [default: 10]
+    #[arg(long, env = "CONNECTOR_SYNC_PROXY_CONFLICT_RETRIES", value_name = "N")]
+    pub conflict_retries: Option<u32>,
+}
+
+/// The settings the service runs with, every default applied and every value checked.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: String,
+    pub es_urls: Vec<Url>,
+    pub index: String,
+    pub update_strategy: UpdateStrategy,
+    pub refresh: Refresh,
+    pub upstream_timeout: Duration,
+    pub conflict_retries: u32,
+}
+
+impl Settings {
+    /// Reads the command line, the environment and the config file.
+    pub fn load() -> anyhow::Result<Self> {
+        Self::from_opt(Opt::parse())
+    }
+
+    /// Fills what the command line and environment left open from the config file, then from
+    /// the built-in defaults.
+    pub fn from_opt(cli: Opt) -> anyhow::Result<Self> {
+        let file = match &cli.config_file {
+            Some(path) => read_file(path)?,
+            None if Path::new(DEFAULT_CONFIG_FILE).exists() => read_file(Path::new(DEFAULT_CONFIG_FILE))?,
+            None => Opt::default(),
+        };
+        let es_urls = if !cli.es_url.is_empty() {
+            cli.es_url
+        } else if !file.es_url.is_empty() {
+            file.es_url
+        } else {
+            vec![DEFAULT_ES_URL.to_owned()]
+        };
+        let es_urls = es_urls
+            .iter()
+            .map(|raw| parse_es_url(raw))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let upstream_timeout = match cli.upstream_timeout.or(file.upstream_timeout) {
+            Some(raw) => parse_duration(&raw).context("invalid upstream_timeout")?,
+            None => DEFAULT_UPSTREAM_TIMEOUT,
+        };
+        let index = cli
+            .index
+            .or(file.index)
+            .unwrap_or_else(|| DEFAULT_INDEX.to_owned());
+        if index.is_empty() || index.contains(['/', ',', '*', ' ']) {
+            bail!("invalid index name [{index}]: it must be one alias or index name");
+        }
+        Ok(Settings {
+            listen: cli
+                .listen
+                .or(file.listen)
+                .unwrap_or_else(|| DEFAULT_LISTEN.to_owned()),
+            es_urls,
+            index,
+            update_strategy: cli
+                .update_strategy
+                .or(file.update_strategy)
+                .unwrap_or(UpdateStrategy::Auto),
+            refresh: cli.refresh.or(file.refresh).unwrap_or(Refresh::True),
+            upstream_timeout,
+            conflict_retries: cli
+                .conflict_retries
+                .or(file.conflict_retries)
+                .unwrap_or(DEFAULT_CONFLICT_RETRIES),
+        })
+    }
+
+    /// The node URLs as they may appear in logs: without user information.
+    pub fn redacted_es_urls(&self) -> Vec<String> {
+        self.es_urls.iter().map(redact_url).collect()
+    }
+}
+
+fn read_file(path: &Path) -> anyhow::Result<Opt> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+}
+
+fn parse_es_url(raw: &str) -> anyhow::Result<Url> {
+    let url =
+        Url::parse(raw.trim()).with_context(|| format!("invalid Elasticsearch URL [{}]", redact_raw(raw)))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        bail!(
+            "invalid Elasticsearch URL [{}]: expected http(s)://host[:port]",
+            redact_url(&url)
+        );
+    }
+    Ok(url)
+}
+
+/// Parses `250ms`, `30s`, `2m` or a bare number of seconds.
+pub fn parse_duration(raw: &str) -> anyhow::Result<Duration> {
+    let raw = raw.trim();
+    let (number, unit) = match raw.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => raw.split_at(at),
+        None => (raw, "s"),
+    };
+    let value: u64 = number
+        .parse()
+        .with_context(|| format!("[{raw}] is not a duration like 500ms, 30s or 1m"))?;
+    let duration = match unit {
+        "ms" => Duration::from_millis(value),
+        "s" => Duration::from_secs(value),
+        "m" => Duration::from_secs(value * 60),
+        _ => bail!("[{raw}] is not a duration like 500ms, 30s or 1m"),
+    };
+    if duration.is_zero() {
+        bail!("the duration must be greater than zero");
+    }
+    Ok(duration)
+}
+
+fn redact_url(url: &Url) -> String {
+    let mut shown = url.clone();
+    if !shown.username().is_empty() || shown.password().is_some() {
+        let _ = shown.set_username("");
+        let _ = shown.set_password(None);
+    }
+    shown.to_string()
+}
+
+fn redact_raw(raw: &str) -> String {
+    match raw.rfind('@') {
+        Some(at) => match raw.find("://") {
+            Some(scheme_end) if scheme_end < at => format!("{}://***{}", &raw[..scheme_end], &raw[at..]),
+            _ => "***".to_owned(),
+        },
+        None => raw.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opt(args: &[&str]) -> Opt {
+        Opt::try_parse_from(std::iter::once("connector-sync-proxy").chain(args.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn durations_take_a_unit() {
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("7").unwrap(), Duration::from_secs(7));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("1h").is_err());
+        assert!(parse_duration("fast").is_err());
+    }
+
+    #[test]
+    fn the_file_fills_what_the_command_line_leaves_open() {
+        let dir = std::env::temp_dir().join(format!("csp-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("settings.toml");
+        std::fs::write(
+            &file,
+            "listen = \"0.0.0.0:1\"\nes_url = [\"http://a:9200\"]\nrefresh = \"wait_for\"\nindex = \"jobs\"\n",
+        )
+        .unwrap();
+        let mut cli = opt(&["--listen", "127.0.0.1:2", "--update-strategy", "optimistic"]);
+        cli.config_file = Some(file.clone());
+        let settings = Settings::from_opt(cli).unwrap();
+        assert_eq!(settings.listen, "127.0.0.1:2");
+        assert_eq!(settings.es_urls[0].as_str(), "http://a:9200/");
+        assert_eq!(settings.refresh, Refresh::WaitFor);
+        assert_eq!(settings.index, "jobs");
+        assert_eq!(settings.update_strategy, UpdateStrategy::Optimistic);
+        assert_eq!(settings.upstream_timeout, DEFAULT_UPSTREAM_TIMEOUT);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn es_url_repeats_and_splits_on_commas() {
+        let cli = opt(&["--es-url", "http://a:1", "--es-url", "http://b:2,https://c:3"]);
+        assert_eq!(cli.es_url.len(), 3);
+    }
+
+    #[test]
+    fn unknown_file_keys_are_rejected() {
+        let err = toml::from_str::<Opt>("lisen = \"x\"").unwrap_err();
+        assert!(err.to_string().contains("lisen"), "{err}");
+    }
+
+    #[test]
+    fn credentials_never_reach_the_logs() {
+        let url = parse_es_url("https://elastic:secret@example.com:9243").unwrap();
+        assert!(!redact_url(&url).contains("secret"));
+        let err = parse_es_url("ftp://elastic:secret@example.com").unwrap_err();
+        assert!(!format!("{err:#}").contains("secret"));
+        let err = parse_es_url("http://elastic:secret@[bad").unwrap_err();
+        assert!(!format!("{err:#}").contains("secret"), "{err:#}");
+    }
+}

@@ -1,0 +1,191 @@
+//! What every response does, whatever produced it: Elasticsearch's product header, the media
+//! type the client asked for (`compatible-with`), `?pretty`, and the Elasticsearch error envelope
+//! even for errors raised by the HTTP layer itself.
+
+use actix_web::body::{self, BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE};
+use actix_web::http::StatusCode;
+use actix_web::middleware::Next;
+use actix_web::{HttpResponse, ResponseError};
+
+use crate::error::{ApiError, ErrorType};
+
+pub const PRODUCT_HEADER: &str = "x-elastic-product";
+const JSON: &str = "application/json";
+const VENDOR_JSON: &str = "application/vnd.elasticsearch+json";
+/// The REST API versions a client may ask for with `compatible-with`, as Elasticsearch 9 does.
+const COMPATIBLE_VERSIONS: [&str; 2] = ["8", "9"];
+/// The largest body this service reads back to rewrite it (its own JSON is far smaller).
+const REWRITE_LIMIT: usize = 64 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MediaType {
+    Json,
+    Compatible(&'static str),
+}
+
+impl MediaType {
+    fn header_value(self) -> HeaderValue {
+        match self {
+            Self::Json => HeaderValue::from_static(JSON),
+            Self::Compatible("8") => {
+                HeaderValue::from_static("application/vnd.elasticsearch+json;compatible-with=8")
+            }
+            Self::Compatible(_) => {
+                HeaderValue::from_static("application/vnd.elasticsearch+json;compatible-with=9")
+            }
+        }
+    }
+}
+
+pub async fn conventions(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let pretty = wants_pretty(req.query_string());
+    let (media_type, res) = match negotiate(req.headers()) {
+        Ok(media_type) => (media_type, next.call(req).await?.map_into_boxed_body()),
+        Err(err) => (MediaType::Json, req.into_response(err.error_response())),
+    };
+    let (req, res) = res.into_parts();
+    let res = finish(res, media_type, pretty).await;
+    Ok(ServiceResponse::new(req, res))
+}
+
+async fn finish(res: HttpResponse, media_type: MediaType, pretty: bool) -> HttpResponse {
+    let is_json = res
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with(JSON));
+    let status = res.status();
+    let (mut head, body) = res.into_parts();
+    let body = if is_json || status.is_success() {
+        body
+    } else {
+        layer_error_body(status, body).await
+    };
+    let body = if pretty { prettify(body).await } else { body };
+    let headers = head.headers_mut();
+    headers.insert(
+        HeaderName::from_static(PRODUCT_HEADER),
+        HeaderValue::from_static("Elasticsearch"),
+    );
+    headers.insert(CONTENT_TYPE, media_type.header_value());
+    head.set_body(body)
+}
+
+/// An error the HTTP layer wrote as text (payload too large, unreadable body), in the same
+/// envelope as every other error, keeping the status the layer chose.
+async fn layer_error_body(status: StatusCode, body: BoxBody) -> BoxBody {
+    let text = body::to_bytes_limited(body, REWRITE_LIMIT)
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .filter(|text| !text.is_empty())
+        .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_owned());
+    let mut envelope = ApiError::new(layer_error_type(status), text).body();
+    envelope["status"] = status.as_u16().into();
+    BoxBody::new(serde_json::to_vec(&envelope).unwrap_or_default())
+}
+
+fn layer_error_type(status: StatusCode) -> ErrorType {
+    match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ErrorType::ContentTooLong,
+        StatusCode::NOT_FOUND => ErrorType::ResourceNotFound,
+        StatusCode::METHOD_NOT_ALLOWED => ErrorType::MethodNotAllowed,
+        status if status.is_client_error() => ErrorType::IllegalArgument,
+        _ => ErrorType::Internal,
+    }
+}
+
+async fn prettify(body: BoxBody) -> BoxBody {
+    let Ok(Ok(bytes)) = body::to_bytes_limited(body, REWRITE_LIMIT).await else {
+        return BoxBody::new(());
+    };
+    match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Ok(value) => {
+            let mut text = serde_json::to_vec_pretty(&value).unwrap_or_else(|_| bytes.to_vec());
+            text.push(b'\n');
+            BoxBody::new(text)
+        }
+        Err(_) => BoxBody::new(bytes),
+    }
+}
+
+/// `?pretty` and `?pretty=true` ask for it; `?pretty=false` does not.
+fn wants_pretty(query: &str) -> bool {
+    url::form_urlencoded::parse(query.as_bytes()).any(|(name, value)| name == "pretty" && value != "false")
+}
+
+/// The media type to answer in, from `Accept`. A `compatible-with` version this API does not
+/// serve is refused, as Elasticsearch refuses it.
+fn negotiate(headers: &HeaderMap) -> Result<MediaType, ApiError> {
+    let Some(accept) = headers.get(ACCEPT) else {
+        return Ok(MediaType::Json);
+    };
+    let refuse = || {
+        ApiError::new(
+            ErrorType::MediaTypeHeader,
+            "Invalid media-type value on headers [Accept]",
+        )
+    };
+    let accept = accept.to_str().map_err(|_| refuse())?;
+    for range in accept.split(',') {
+        let mut parts = range.split(';').map(str::trim);
+        if !parts.next().unwrap_or_default().eq_ignore_ascii_case(VENDOR_JSON) {
+            continue;
+        }
+        let version = parts.find_map(|param| {
+            let (name, value) = param.split_once('=')?;
+            name.trim()
+                .eq_ignore_ascii_case("compatible-with")
+                .then(|| value.trim().trim_matches('"'))
+        });
+        return match version {
+            None => Ok(MediaType::Json),
+            Some(version) => COMPATIBLE_VERSIONS
+                .into_iter()
+                .find(|known| *known == version)
+                .map(MediaType::Compatible)
+                .ok_or_else(refuse),
+        };
+    }
+    Ok(MediaType::Json)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accept(value: &str) -> Result<MediaType, ApiError> {
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, HeaderValue::from_str(value).unwrap());
+        negotiate(&headers)
+    }
+
+    #[test]
+    fn compatible_with_picks_the_vendor_media_type() {
+        assert_eq!(
+            accept("application/vnd.elasticsearch+json; compatible-with=9").unwrap(),
+            MediaType::Compatible("9")
+        );
+        assert_eq!(
+            accept("application/vnd.elasticsearch+json;compatible-with=8").unwrap(),
+            MediaType::Compatible("8")
+        );
+        assert_eq!(accept("application/json").unwrap(), MediaType::Json);
+        assert_eq!(accept("*/*").unwrap(), MediaType::Json);
+        assert!(accept("application/vnd.elasticsearch+json; compatible-with=7").is_err());
+    }
+
+    #[test]
+    fn pretty_is_a_flag() {
+        assert!(wants_pretty("pretty"));
+        assert!(wants_pretty("pretty=true"));
+        assert!(!wants_pretty("pretty=false"));
+        assert!(!wants_pretty("human"));
+    }
+}

@@ -1,0 +1,60 @@
+//! The application: bind first (so port 0 works), then serve. The binary and the tests start it
+//! the same way.
+
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{from_fn, Logger};
+use actix_web::{web, App, HttpServer};
+use anyhow::Context;
+
+use crate::cluster::Cluster;
+use crate::config::Settings;
+use crate::routes::{configure, conventions::conventions};
+use crate::sync_job::SyncJobs;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    pub fn build(settings: Settings) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(&settings.listen)
+            .with_context(|| format!("cannot listen on {}", settings.listen))?;
+        let address = listener
+            .local_addr()
+            .context("cannot read the listening address")?;
+        let cluster = Cluster::connect(&settings)?;
+        log::info!(
+            "listening on http://{address}, cluster [{}], index [{}], update strategy {:?}, refresh {:?}",
+            cluster.describe(),
+            settings.index,
+            settings.update_strategy,
+            settings.refresh
+        );
+        let jobs = web::Data::new(SyncJobs::new(cluster, &settings));
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(from_fn(conventions))
+                .wrap(Logger::new("%r %s %Dms"))
+                .app_data(jobs.clone())
+                .configure(configure)
+        })
+        .listen(listener)
+        .context("cannot start the HTTP server")?
+        .run();
+        Ok(Self {
+            port: address.port(),
+            server,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
