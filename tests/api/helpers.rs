@@ -1,0 +1,276 @@
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Once;
+use std::time::Duration;
+
+use connector_sync_proxy::config::{Refresh, Settings, UpdateStrategy};
+use connector_sync_proxy::startup::Application;
+use serde_json::{json, Value};
+
+pub const INDEX: &str = ".elastic-connectors-sync-jobs";
+
+/// A real node and the update strategy the tests run against it.
+#[derive(Clone, Copy, Debug)]
+pub struct Backend {
+    pub name: &'static str,
+    env: &'static str,
+    default_url: &'static str,
+    start: &'static str,
+    pub strategy: UpdateStrategy,
+}
+
+/// Elasticsearch itself. Its test distribution has no Painless, so it runs the optimistic path.
+pub const ELASTICSEARCH: Backend = Backend {
+    name: "elasticsearch",
+    env: "CSP_TEST_ES_URL",
+    default_url: "http://127.0.0.1:9200",
+    start: "scripts/node.sh start elasticsearch",
+    strategy: UpdateStrategy::Optimistic,
+};
+
+/// OpenSearch with lang-painless: the scripted path.
+pub const SCRIPTING: Backend = Backend {
+    name: "opensearch",
+    env: "CSP_TEST_SCRIPT_URL",
+    default_url: "http://127.0.0.1:9201",
+    start: "scripts/node.sh start opensearch",
+    strategy: UpdateStrategy::Script,
+};
+
+pub const BOTH: [Backend; 2] = [SCRIPTING, ELASTICSEARCH];
+
+impl Backend {
+    pub fn url(&self) -> String {
+        std::env::var(self.env).unwrap_or_else(|_| self.default_url.to_owned())
+    }
+
+    pub fn with_strategy(self, strategy: UpdateStrategy) -> Self {
+        Self { strategy, ..self }
+    }
+}
+
+/// A handle on a running node, for seeding and reading job documents directly.
+pub struct Node {
+    pub url: String,
+    pub http: reqwest::Client,
+}
+
+impl Node {
+    /// Connects to the backend's node, failing the test with how to start it when it is not there.
+    pub async fn connect(backend: &Backend) -> Self {
+        let url = backend.url();
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        let hint = format!(
+            "no {} node answers at {url} (set {} to point elsewhere): start one with `{}`, \
+             or run the whole suite with `scripts/test.sh`",
+            backend.name, backend.env, backend.start
+        );
+        let health = http
+            .get(format!(
+                "{url}/_cluster/health?wait_for_status=yellow&timeout=10s"
+            ))
+            .send()
+            .await;
+        match health {
+            Ok(response) if response.status().is_success() => {}
+            Ok(response) => panic!("{hint} (health answered {})", response.status()),
+            Err(err) => panic!("{hint} ({err})"),
+        }
+        let index = http.get(format!("{url}/{INDEX}")).send().await.unwrap();
+        assert!(
+            index.status().is_success(),
+            "the sync-jobs index is missing on {url}: create it with `scripts/create-index.sh {url}`"
+        );
+        Self { url, http }
+    }
+
+    /// Writes a job document as the connector service would, visible at once.
+    pub async fn seed(&self, id: &str, doc: Value) {
+        let response = self
+            .http
+            .put(format!("{}/{INDEX}/_doc/{}?refresh=true", self.url, encode(id)))
+            .json(&doc)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_success(),
+            "seeding {id}: {}",
+            response.text().await.unwrap()
+        );
+    }
+
+    /// The stored document: `_source` plus `_seq_no`, or None when it does not exist.
+    pub async fn read(&self, id: &str) -> Option<Stored> {
+        let response = self
+            .http
+            .get(format!("{}/{INDEX}/_doc/{}", self.url, encode(id)))
+            .send()
+            .await
+            .unwrap();
+        if response.status() == 404 {
+            return None;
+        }
+        let body: Value = response.json().await.unwrap();
+        Some(Stored {
+            source: body["_source"].clone(),
+            seq_no: body["_seq_no"].as_i64().unwrap(),
+        })
+    }
+
+    /// A partial-document write without concurrency control, as the connector service writes a
+    /// finished sync.
+    pub async fn complete(&self, id: &str) -> u16 {
+        self.http
+            .post(format!(
+                "{}/{INDEX}/_update/{}?refresh=true&retry_on_conflict=5",
+                self.url,
+                encode(id)
+            ))
+            .json(&json!({"doc": {"status": "completed", "completed_at": "2026-01-01T00:00:00.000Z"}}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    pub async fn index_exists(&self, index: &str) -> bool {
+        let url = format!("{}/{index}?expand_wildcards=all", self.url);
+        self.http.head(url).send().await.unwrap().status().is_success()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stored {
+    pub source: Value,
+    pub seq_no: i64,
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub node: Node,
+    pub http: reqwest::Client,
+}
+
+impl TestApp {
+    pub fn cancel_url(&self, raw_id: &str) -> String {
+        format!("{}/_connector/_sync_job/{raw_id}/_cancel", self.address)
+    }
+
+    /// `PUT /_connector/_sync_job/{id}/_cancel`, the id percent-encoded as a client would.
+    pub async fn cancel(&self, id: &str) -> reqwest::Response {
+        self.http
+            .put(self.cancel_url(&encode(id)))
+            .send()
+            .await
+            .expect("the service did not answer")
+    }
+}
+
+/// Starts the service on a random port in front of the backend's node.
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    init_logging();
+    let node = Node::connect(&backend).await;
+    let mut settings = Settings {
+        listen: "127.0.0.1:0".to_owned(),
+        es_urls: vec![node.url.parse().unwrap()],
+        index: INDEX.to_owned(),
+        update_strategy: backend.strategy,
+        refresh: Refresh::True,
+        upstream_timeout: Duration::from_secs(30),
+        conflict_retries: 10,
+    };
+    adjust(&mut settings);
+    let application = Application::build(settings).expect("the service did not start");
+    let address = format!("http://127.0.0.1:{}", application.port());
+    tokio::spawn(application.run_until_stopped());
+    TestApp {
+        address,
+        node,
+        http: reqwest::Client::new(),
+    }
+}
+
+/// Logs go to the test output when TEST_LOG is set.
+fn init_logging() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        if std::env::var_os("TEST_LOG").is_some() {
+            let _ = env_logger::builder()
+                .is_test(true)
+                .parse_filters("info")
+                .try_init();
+        }
+    });
+}
+
+/// An id no other test uses.
+pub fn unique_id(label: &str) -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!(
+        "{label}-{}-{nanos}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+pub fn encode(id: &str) -> String {
+    percent_encoding::utf8_percent_encode(id, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+/// A job document as the connector service writes it, in the given status.
+pub fn job(status: &str) -> Value {
+    json!({
+        "status": status,
+        "job_type": "full",
+        "trigger_method": "on_demand",
+        "connector": {"id": "connector-1", "index_name": "search-docs"},
+        "created_at": "2026-01-01T00:00:00.000Z",
+        "last_seen": "2026-01-01T00:00:01.000Z",
+        "indexed_document_count": 7,
+    })
+}
+
+/// Elasticsearch's error envelope for one type and reason.
+pub fn es_error(kind: &str, reason: &str, status: u16) -> Value {
+    json!({
+        "error": {"root_cause": [{"type": kind, "reason": reason}], "type": kind, "reason": reason},
+        "status": status,
+    })
+}
+
+/// Sends one request exactly as written, for paths an HTTP client library would normalise
+/// (`/../`, `%2E%2E`). Returns the status and the body.
+pub async fn raw_request(app: &TestApp, method: &str, path: &str) -> (u16, Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let host = app.address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+    let request =
+        format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    let (head, body) = answer.split_once("\r\n\r\n").expect("a complete HTTP answer");
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .expect("a status line");
+    (
+        status,
+        serde_json::from_str(body).unwrap_or(Value::String(body.to_owned())),
+    )
+}

@@ -1,0 +1,9 @@
+//! Integration tests: the service on a random port, real HTTP, real nodes.
+//! Start the nodes with `scripts/node.sh start elasticsearch` and `scripts/node.sh start opensearch`,
+//! or run everything with `scripts/test.sh`.
+
+mod cancel;
+mod client;
+mod concurrency;
+mod conventions;
+mod helpers;
