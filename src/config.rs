@@ -35,6 +35,7 @@ pub enum UpdateStrategy {
 #[serde(rename_all = "snake_case")]
 pub enum Refresh {
     True,
+    #[value(name = "wait_for")]
     WaitFor,
     False,
 }
@@ -284,6 +285,15 @@ mod tests {
         assert_eq!(settings.update_strategy, UpdateStrategy::Optimistic);
         assert_eq!(settings.upstream_timeout, DEFAULT_UPSTREAM_TIMEOUT);
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn refresh_is_spelled_as_elasticsearch_spells_it() {
+        assert_eq!(opt(&["--refresh", "wait_for"]).refresh, Some(Refresh::WaitFor));
+        assert_eq!(
+            toml::from_str::<Opt>("refresh = \"wait_for\"").unwrap().refresh,
+            Some(Refresh::WaitFor)
+        );
     }
 
     #[test]
