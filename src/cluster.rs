@@ -67,21 +67,31 @@ impl Cluster {
             .join(", ")
     }
 
-    /// Sends the request that `send` builds to one node. When a node cannot be connected to,
-    /// the request never reached it, so the same request goes to the next node; every other
-    /// failure is answered at once.
+    /// Sends the request that `send` builds to one node. When a node cannot be connected to, the
+    /// request never reached it and goes to the next node. When the request went out but its
+    /// answer was lost (connection cut), it is sent again to the next node, or once more to the
+    /// only one: every request this service sends can be repeated safely (see `sync_job`).
+    /// A timeout is answered at once: the time allowed is spent.
     pub async fn send<F, Fut>(&self, send: F) -> Result<Reply, ApiError>
     where
         F: Fn(Elasticsearch) -> Fut,
         Fut: Future<Output = Result<Response, elasticsearch::Error>>,
     {
         let first = self.next.fetch_add(1, Ordering::Relaxed);
-        let mut unreachable = Vec::new();
-        for offset in 0..self.nodes.len() {
-            let node = &self.nodes[(first + offset) % self.nodes.len()];
-            match send(node.client.clone()).await {
-                Ok(response) => return read_reply(response, node).await,
-                Err(err) if err.is_timeout() => {
+        let attempts = self.nodes.len().max(2);
+        let mut failures = Vec::new();
+        let mut any_reached = false;
+        for attempt in 0..attempts {
+            let node = &self.nodes[(first + attempt) % self.nodes.len()];
+            let failure = match send(node.client.clone()).await {
+                Ok(response) => match read_reply(response).await {
+                    Ok(reply) => return Ok(reply),
+                    Err(err) => err,
+                },
+                Err(err) => Failure::from_client(err),
+            };
+            match failure {
+                Failure::Timeout(err) => {
                     log::warn!("request to {} timed out: {err}", node.shown);
                     return Err(ApiError::new(
                         ErrorType::UpstreamTimeout,
@@ -91,30 +101,75 @@ impl Cluster {
                         ),
                     ));
                 }
-                Err(err) if is_connect_error(&err) => {
-                    log::warn!("cannot connect to {}: {}", node.shown, error_chain(&err));
-                    unreachable.push(node.shown.as_str());
+                Failure::Connect(err) => log::warn!("cannot connect to {}: {err}", node.shown),
+                Failure::AnswerLost(err) => {
+                    any_reached = true;
+                    log::warn!("the answer of {} was lost, trying again: {err}", node.shown);
                 }
-                Err(err) => {
-                    log::error!("request to {} failed: {}", node.shown, error_chain(&err));
+                Failure::NotJson { status, text } => {
+                    log::error!(
+                        "{} answered {status} with a body that is not JSON: {text:.512}",
+                        node.shown
+                    );
                     return Err(ApiError::new(
                         ErrorType::UpstreamError,
-                        format!("the request to the Elasticsearch cluster failed ({})", node.shown),
+                        format!(
+                            "the Elasticsearch cluster answered {status} with a body that is not JSON ({})",
+                            node.shown
+                        ),
                     ));
                 }
             }
+            failures.push(node.shown.as_str());
         }
-        Err(ApiError::new(
-            ErrorType::UpstreamUnavailable,
-            format!(
-                "the Elasticsearch cluster is unavailable: no node could be reached [{}]",
-                unreachable.join(", ")
-            ),
-        ))
+        failures.dedup();
+        if any_reached {
+            Err(ApiError::new(
+                ErrorType::UpstreamError,
+                format!(
+                    "the Elasticsearch cluster's answers were lost [{}]",
+                    failures.join(", ")
+                ),
+            ))
+        } else {
+            Err(ApiError::new(
+                ErrorType::UpstreamUnavailable,
+                format!(
+                    "the Elasticsearch cluster is unavailable: no node could be reached [{}]",
+                    failures.join(", ")
+                ),
+            ))
+        }
     }
 }
 
-async fn read_reply(response: Response, node: &Node) -> Result<Reply, ApiError> {
+/// Why a request to one node produced no usable answer.
+enum Failure {
+    /// The connection was never made: the request did not reach the node.
+    Connect(String),
+    Timeout(String),
+    /// The request may have reached the node, but its answer did not come back whole.
+    AnswerLost(String),
+    NotJson {
+        status: u16,
+        text: String,
+    },
+}
+
+impl Failure {
+    fn from_client(err: elasticsearch::Error) -> Self {
+        let text = error_chain(&err);
+        if err.is_timeout() {
+            Self::Timeout(text)
+        } else if is_connect_error(&err) {
+            Self::Connect(text)
+        } else {
+            Self::AnswerLost(text)
+        }
+    }
+}
+
+async fn read_reply(response: Response) -> Result<Reply, Failure> {
     let status = response.status_code().as_u16();
     let header = |name: &str| {
         response
@@ -125,49 +180,16 @@ async fn read_reply(response: Response, node: &Node) -> Result<Reply, ApiError> 
     };
     let retry_after = header("retry-after");
     let www_authenticate = header("www-authenticate");
-    let text = response.text().await.map_err(|err| {
-        if err.is_timeout() {
-            ApiError::new(
-                ErrorType::UpstreamTimeout,
-                format!(
-                    "the Elasticsearch cluster did not answer in time ({})",
-                    node.shown
-                ),
-            )
-        } else {
-            log::error!(
-                "reading the answer of {} failed: {}",
-                node.shown,
-                error_chain(&err)
-            );
-            ApiError::new(
-                ErrorType::UpstreamError,
-                format!(
-                    "the answer of the Elasticsearch cluster was cut off ({})",
-                    node.shown
-                ),
-            )
-        }
-    })?;
-    let body = serde_json::from_str(&text).map_err(|_| {
-        log::error!(
-            "{} answered {status} with a body that is not JSON: {text:.512}",
-            node.shown
-        );
-        ApiError::new(
-            ErrorType::UpstreamError,
-            format!(
-                "the Elasticsearch cluster answered {status} with a body that is not JSON ({})",
-                node.shown
-            ),
-        )
-    })?;
-    Ok(Reply {
-        status,
-        body,
-        retry_after,
-        www_authenticate,
-    })
+    let text = response.text().await.map_err(Failure::from_client)?;
+    match serde_json::from_str(&text) {
+        Ok(body) => Ok(Reply {
+            status,
+            body,
+            retry_after,
+            www_authenticate,
+        }),
+        Err(_) => Err(Failure::NotJson { status, text }),
+    }
 }
 
 fn is_connect_error(err: &elasticsearch::Error) -> bool {

@@ -17,6 +17,8 @@ pub const DEFAULT_ES_URL: &str = "http://127.0.0.1:9200";
 pub const DEFAULT_INDEX: &str = ".elastic-connectors-sync-jobs";
 pub const DEFAULT_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_CONFLICT_RETRIES: u32 = 10;
+pub const DEFAULT_CLIENT_TIMEOUT: Duration = Duration::from_secs(5);
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// How a cancel is applied to the job document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
@@ -111,6 +113,16 @@ pub struct Opt {
     /// moment (version conflict) [default: 10]
     #[arg(long, env = "CONNECTOR_SYNC_PROXY_CONFLICT_RETRIES", value_name = "N")]
     pub conflict_retries: Option<u32>,
+
+    /// Time a client has to send the head of its request once connected; slower clients are
+    /// answered 408 and disconnected [default: 5s]
+    #[arg(long, env = "CONNECTOR_SYNC_PROXY_CLIENT_TIMEOUT", value_name = "DURATION")]
+    pub client_timeout: Option<String>,
+
+    /// On SIGTERM or SIGINT the service stops accepting connections and lets requests in
+    /// flight finish for up to this long before it exits [default: 30s]
+    #[arg(long, env = "CONNECTOR_SYNC_PROXY_SHUTDOWN_GRACE", value_name = "DURATION")]
+    pub shutdown_grace: Option<String>,
 }
 
 /// The settings the service runs with, every default applied and every value checked.
@@ -123,6 +135,8 @@ pub struct Settings {
     pub refresh: Refresh,
     pub upstream_timeout: Duration,
     pub conflict_retries: u32,
+    pub client_timeout: Duration,
+    pub shutdown_grace: Duration,
 }
 
 impl Settings {
@@ -150,10 +164,29 @@ impl Settings {
             .iter()
             .map(|raw| parse_es_url(raw))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let upstream_timeout = match cli.upstream_timeout.or(file.upstream_timeout) {
-            Some(raw) => parse_duration(&raw).context("invalid upstream_timeout")?,
-            None => DEFAULT_UPSTREAM_TIMEOUT,
-        };
+        let duration =
+            |cli: Option<String>, file: Option<String>, name: &str, default: Duration| match cli.or(file) {
+                Some(raw) => parse_duration(&raw).with_context(|| format!("invalid {name}")),
+                None => Ok(default),
+            };
+        let upstream_timeout = duration(
+            cli.upstream_timeout,
+            file.upstream_timeout,
+            "upstream_timeout",
+            DEFAULT_UPSTREAM_TIMEOUT,
+        )?;
+        let client_timeout = duration(
+            cli.client_timeout,
+            file.client_timeout,
+            "client_timeout",
+            DEFAULT_CLIENT_TIMEOUT,
+        )?;
+        let shutdown_grace = duration(
+            cli.shutdown_grace,
+            file.shutdown_grace,
+            "shutdown_grace",
+            DEFAULT_SHUTDOWN_GRACE,
+        )?;
         let index = cli
             .index
             .or(file.index)
@@ -178,6 +211,8 @@ impl Settings {
                 .conflict_retries
                 .or(file.conflict_retries)
                 .unwrap_or(DEFAULT_CONFLICT_RETRIES),
+            client_timeout,
+            shutdown_grace,
         })
     }
 

@@ -41,6 +41,8 @@ impl Application {
                 .app_data(jobs.clone())
                 .configure(configure)
         })
+        .client_request_timeout(settings.client_timeout)
+        .shutdown_timeout(settings.shutdown_grace.as_secs().max(1))
         .listen(listener)
         .context("cannot start the HTTP server")?
         .run();

@@ -1,14 +1,16 @@
 //! Cancel connector sync job: one atomic step in Elasticsearch, by script or by a write guarded
 //! with the sequence number of the version it was decided on.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicI64, Ordering};
 
-use chrono::{SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use elasticsearch::{GetParts, UpdateParts};
 use serde_json::{json, Value};
 
 use super::status::ConnectorSyncStatus;
-use super::transition::{cancel_table, cancel_transition, CancelTransition, STATUS};
+use super::transition::{
+    cancel_table, cancel_transition, CancelTransition, CANCELATION_REQUESTED_AT, STATUS,
+};
 use super::SyncJobs;
 use crate::cluster::Reply;
 use crate::config::UpdateStrategy;
@@ -45,7 +47,7 @@ impl SyncJobs {
     /// Cancels the job: 200 when the transition was written, otherwise the error Elasticsearch
     /// would answer with. The document is either changed by exactly one transition or not at all.
     pub async fn cancel_connector_sync_job(&self, connector_sync_job_id: &str) -> Result<(), ApiError> {
-        let now = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
+        let now = request_stamp();
         match self.strategy {
             UpdateStrategy::Optimistic => self.cancel_optimistically(connector_sync_job_id, &now).await,
             UpdateStrategy::Script => match self.cancel_with_script(connector_sync_job_id, &now).await {
@@ -99,7 +101,7 @@ impl SyncJobs {
                         .refresh(self.refresh.into())
                         .require_alias(true)
                         .retry_on_conflict(i64::from(self.conflict_retries))
-                        ._source(&[STATUS])
+                        ._source(&[STATUS, CANCELATION_REQUESTED_AT])
                         .body(body)
                         .send()
                         .await
@@ -109,17 +111,18 @@ impl SyncJobs {
         match reply.status {
             200 => match reply.body["result"].as_str() {
                 Some("updated") => Ok(()),
-                Some("noop") => {
-                    let found = reply.body["get"]["_source"].get(STATUS);
-                    Err(match decide(connector_sync_job_id, found) {
-                        Err(refusal) => refusal,
-                        Ok((from, _)) => {
-                            debug_assert!(false, "the script left a [{from}] job unchanged");
-                            unexpected(&reply)
-                        }
+                Some("noop") => match decide(connector_sync_job_id, &reply.body["get"]["_source"], now)? {
+                    // An earlier attempt of this same request landed; its answer was lost.
+                    Decision::AlreadyDone => Ok(()),
+                    Decision::Write(transition) => {
+                        debug_assert!(
+                            false,
+                            "the script left a job unchanged that it should have changed"
+                        );
+                        log::error!("the cancel script did not apply {transition:?}");
+                        Err(unexpected(&reply).into())
                     }
-                    .into())
-                }
+                },
                 _ => Err(unexpected(&reply).into()),
             },
             404 => Err(ApiError::job_not_found(connector_sync_job_id).into()),
@@ -139,7 +142,7 @@ impl SyncJobs {
                     client
                         .get(GetParts::IndexId(&self.index, connector_sync_job_id))
                         .realtime(true)
-                        ._source(&[STATUS])
+                        ._source(&[STATUS, CANCELATION_REQUESTED_AT])
                         .send()
                         .await
                 })
@@ -149,7 +152,10 @@ impl SyncJobs {
                 404 => return Err(ApiError::job_not_found(connector_sync_job_id)),
                 _ => return Err(read.into_error()),
             }
-            let (_, transition) = decide(connector_sync_job_id, read.body["_source"].get(STATUS))?;
+            let transition = match decide(connector_sync_job_id, &read.body["_source"], now)? {
+                Decision::AlreadyDone => return Ok(()),
+                Decision::Write(transition) => transition,
+            };
             let (Some(seq_no), Some(primary_term)) =
                 (read.body["_seq_no"].as_i64(), read.body["_primary_term"].as_i64())
             else {
@@ -195,13 +201,20 @@ impl SyncJobs {
     }
 }
 
-/// The transition a cancel makes from the status found in the document, or the error to answer
-/// when there is none: Elasticsearch's `status_exception` for a forbidden transition, and a clear
-/// 400 for a status that is missing or not one the connector protocol knows.
-fn decide(
-    connector_sync_job_id: &str,
-    found: Option<&Value>,
-) -> Result<(ConnectorSyncStatus, CancelTransition), ApiError> {
+/// What to do with a job, decided from its stored fields.
+#[derive(Debug)]
+enum Decision {
+    Write(CancelTransition),
+    /// The job already carries this request's own timestamp: an earlier attempt of this request
+    /// landed and only its answer was lost, so the answer is 200 again, not a spurious 400.
+    AlreadyDone,
+}
+
+/// The transition a cancel makes from the status found in the document (`source`), or the error
+/// to answer when there is none: Elasticsearch's `status_exception` for a forbidden transition,
+/// and a clear 400 for a status that is missing or not one the connector protocol knows.
+fn decide(connector_sync_job_id: &str, source: &Value, stamp: &str) -> Result<Decision, ApiError> {
+    let found = source.get(STATUS);
     let Some(from) = found.and_then(Value::as_str).and_then(ConnectorSyncStatus::parse) else {
         let reason = match found {
             None | Some(Value::Null) => {
@@ -214,9 +227,27 @@ fn decide(
         };
         return Err(ApiError::new(ErrorType::IllegalArgument, reason));
     };
-    let transition =
-        cancel_transition(from).map_err(|to| ApiError::invalid_transition(from.as_str(), to.as_str()))?;
-    Ok((from, transition))
+    match cancel_transition(from) {
+        Ok(transition) => Ok(Decision::Write(transition)),
+        Err(_) if source.get(CANCELATION_REQUESTED_AT).and_then(Value::as_str) == Some(stamp) => {
+            Ok(Decision::AlreadyDone)
+        }
+        Err(to) => Err(ApiError::invalid_transition(from.as_str(), to.as_str())),
+    }
+}
+
+/// The timestamp of one cancel request: UTC with nanoseconds, strictly increasing within this
+/// process, so that it also identifies the request when its answer is lost and it is sent again.
+fn request_stamp() -> String {
+    static LAST: AtomicI64 = AtomicI64::new(0);
+    let now = Utc::now().timestamp_nanos_opt().unwrap_or_default();
+    let previous = LAST
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |last| {
+            Some(now.max(last + 1))
+        })
+        .unwrap_or_default();
+    let stamp = now.max(previous + 1);
+    DateTime::<Utc>::from_timestamp_nanos(stamp).to_rfc3339_opts(SecondsFormat::Nanos, true)
 }
 
 fn cannot_run_script(body: &Value) -> bool {
@@ -252,9 +283,11 @@ fn unexpected(reply: &Reply) -> ApiError {
 mod tests {
     use super::*;
 
+    const STAMP: &str = "2026-11-29T03:07:58.048123456Z";
+
     #[test]
     fn a_forbidden_transition_names_both_statuses() {
-        let err = decide("j", Some(&json!("completed"))).unwrap_err();
+        let err = decide("j", &json!({"status": "completed"}), STAMP).unwrap_err();
         assert_eq!(
             err.body()["error"]["reason"],
             "Invalid transition attempt from [completed] to [canceling]. Such a ConnectorSyncStatus transition is not supported by the Connector Protocol."
@@ -263,15 +296,39 @@ mod tests {
 
     #[test]
     fn a_missing_or_unknown_status_is_refused() {
-        for found in [
-            None,
-            Some(json!(null)),
-            Some(json!("cancelling")),
-            Some(json!(["pending"])),
-        ] {
-            let err = decide("j", found.as_ref()).unwrap_err();
-            assert_eq!(err.type_name(), "illegal_argument_exception", "{found:?}");
+        let sources = [
+            json!({}),
+            json!({"status": null}),
+            json!({"status": "cancelling"}),
+            json!({"status": ["pending"]}),
+        ];
+        for source in sources {
+            let err = decide("j", &source, STAMP).unwrap_err();
+            assert_eq!(err.type_name(), "illegal_argument_exception", "{source}");
         }
+    }
+
+    #[test]
+    fn a_job_carrying_this_requests_stamp_was_canceled_by_it() {
+        let landed = json!({"status": "canceling", "cancelation_requested_at": STAMP});
+        assert!(matches!(decide("j", &landed, STAMP), Ok(Decision::AlreadyDone)));
+        let other =
+            json!({"status": "canceling", "cancelation_requested_at": "2026-01-01T00:00:00.000000001Z"});
+        assert!(decide("j", &other, STAMP).is_err());
+    }
+
+    #[test]
+    fn request_stamps_are_unique_and_utc() {
+        let stamps: Vec<String> = (0..1000).map(|_| request_stamp()).collect();
+        let unique: std::collections::BTreeSet<&String> = stamps.iter().collect();
+        assert_eq!(unique.len(), stamps.len());
+        assert!(
+            stamps
+                .iter()
+                .all(|stamp| stamp.ends_with('Z') && stamp.len() == 30),
+            "{}",
+            stamps[0]
+        );
     }
 
     #[test]

@@ -186,6 +186,8 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)
         refresh: Refresh::True,
         upstream_timeout: Duration::from_secs(30),
         conflict_retries: 10,
+        client_timeout: Duration::from_secs(5),
+        shutdown_grace: Duration::from_secs(30),
     };
     adjust(&mut settings);
     let application = Application::build(settings).expect("the service did not start");
