@@ -69,7 +69,7 @@ impl Node {
         );
         let health = http
             .get(format!(
-                "{url}/_cluster/health?wait_for_status=yellow&timeout=10s"
+                "{url}/_cluster/health/{INDEX}?wait_for_status=yellow&timeout=10s"
             ))
             .send()
             .await;
@@ -88,18 +88,7 @@ impl Node {
 
     /// Writes a job document as the connector service would, visible at once.
     pub async fn seed(&self, id: &str, doc: Value) {
-        let response = self
-            .http
-            .put(format!("{}/{INDEX}/_doc/{}?refresh=true", self.url, encode(id)))
-            .json(&doc)
-            .send()
-            .await
-            .unwrap();
-        assert!(
-            response.status().is_success(),
-            "seeding {id}: {}",
-            response.text().await.unwrap()
-        );
+        self.seed_into(INDEX, id, doc).await
     }
 
     /// The stored document: `_source` plus `_seq_no`, or None when it does not exist.
@@ -275,4 +264,91 @@ pub async fn raw_request(app: &TestApp, method: &str, path: &str) -> (u16, Value
         status,
         serde_json::from_str(body).unwrap_or(Value::String(body.to_owned())),
     )
+}
+
+impl Node {
+    /// A jobs index of its own (`{alias}-v1` behind `alias`), for tests that change index
+    /// settings or compare the whole index before and after.
+    pub async fn create_jobs_index(&self, alias: &str, settings: Value) {
+        let body = json!({
+            "settings": settings,
+            "aliases": {alias: {}},
+            "mappings": {"dynamic": false, "properties": {"status": {"type": "keyword"}}},
+        });
+        let response = self
+            .http
+            .put(format!("{}/{alias}-v1?wait_for_active_shards=0", self.url))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_success(),
+            "creating {alias}: {}",
+            response.text().await.unwrap()
+        );
+    }
+
+    pub async fn put_index_settings(&self, alias: &str, settings: Value) {
+        let response = self
+            .http
+            .put(format!("{}/{alias}/_settings", self.url))
+            .json(&settings)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_success(),
+            "settings of {alias}: {}",
+            response.text().await.unwrap()
+        );
+    }
+
+    pub async fn delete_index(&self, alias: &str) {
+        let _ = self.http.delete(format!("{}/{alias}-v1", self.url)).send().await;
+    }
+
+    /// Every document of an index with its sequence number, sorted by id.
+    pub async fn snapshot(&self, index: &str) -> Vec<(String, Stored)> {
+        let body: Value = self
+            .http
+            .post(format!("{}/{index}/_search?seq_no_primary_term=true", self.url))
+            .json(&json!({"size": 10000, "query": {"match_all": {}}}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let mut docs: Vec<(String, Stored)> = body["hits"]["hits"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no hits in {body}"))
+            .iter()
+            .map(|hit| {
+                let stored = Stored {
+                    source: hit["_source"].clone(),
+                    seq_no: hit["_seq_no"].as_i64().unwrap(),
+                };
+                (hit["_id"].as_str().unwrap().to_owned(), stored)
+            })
+            .collect();
+        docs.sort_by(|a, b| a.0.cmp(&b.0));
+        docs
+    }
+
+    /// Seeds a job into a given index.
+    pub async fn seed_into(&self, index: &str, id: &str, doc: Value) {
+        let response = self
+            .http
+            .put(format!("{}/{index}/_doc/{}?refresh=true", self.url, encode(id)))
+            .json(&doc)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_success(),
+            "seeding {id}: {}",
+            response.text().await.unwrap()
+        );
+    }
 }

@@ -6,4 +6,6 @@ mod cancel;
 mod client;
 mod concurrency;
 mod conventions;
+mod faults;
 mod helpers;
+mod proxy;

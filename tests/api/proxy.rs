@@ -1,0 +1,95 @@
+//! A small fault-injecting TCP proxy, put in front of a real node to make it hang, cut its
+//! answers or slow it down. It never answers on the node's behalf.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Pass bytes both ways untouched.
+    None,
+    /// Accept connections and read requests, never forward or answer them.
+    Hang,
+    /// Forward the request, wait until the node starts answering, then pass on only the first
+    /// bytes of its answer and close: the request landed, its answer is lost.
+    CutAnswer,
+    /// Hold each new connection this long before passing bytes.
+    Delay(Duration),
+}
+
+pub struct FaultProxy {
+    pub url: String,
+    fault: Arc<Mutex<Fault>>,
+    cuts: Arc<AtomicUsize>,
+}
+
+impl FaultProxy {
+    /// Listens on a random port of 127.0.0.1 and forwards to the node at `node_url`.
+    pub async fn start(node_url: &str, fault: Fault) -> Self {
+        let upstream = node_url
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_owned();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let fault = Arc::new(Mutex::new(fault));
+        let cuts = Arc::new(AtomicUsize::new(0));
+        let (shared_fault, shared_cuts) = (fault.clone(), cuts.clone());
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let fault = *shared_fault.lock().unwrap();
+                tokio::spawn(serve(client, upstream.clone(), fault, shared_cuts.clone()));
+            }
+        });
+        Self { url, fault, cuts }
+    }
+
+    /// Changes the fault for connections accepted from now on.
+    pub fn set(&self, fault: Fault) {
+        *self.fault.lock().unwrap() = fault;
+    }
+
+    /// How many answers were cut so far.
+    pub fn cuts(&self) -> usize {
+        self.cuts.load(Ordering::SeqCst)
+    }
+}
+
+async fn serve(mut client: TcpStream, upstream: String, fault: Fault, cuts: Arc<AtomicUsize>) {
+    match fault {
+        Fault::Hang => {
+            let mut sink = [0u8; 4096];
+            while matches!(client.read(&mut sink).await, Ok(n) if n > 0) {}
+        }
+        Fault::None | Fault::Delay(_) => {
+            if let Fault::Delay(delay) = fault {
+                tokio::time::sleep(delay).await;
+            }
+            if let Ok(mut node) = TcpStream::connect(&upstream).await {
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut node).await;
+            }
+        }
+        Fault::CutAnswer => {
+            let Ok(mut node) = TcpStream::connect(&upstream).await else {
+                return;
+            };
+            let (mut node_read, mut node_write) = node.split();
+            let (mut client_read, mut client_write) = client.split();
+            let forward = tokio::io::copy(&mut client_read, &mut node_write);
+            let mut answer = [0u8; 16];
+            tokio::select! {
+                _ = forward => {}
+                read = node_read.read(&mut answer) => {
+                    if let Ok(n) = read {
+                        let _ = client_write.write_all(&answer[..n.min(12)]).await;
+                        cuts.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            }
+        }
+    }
+}
