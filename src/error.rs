@@ -24,6 +24,10 @@ pub enum ErrorType {
     MethodNotAllowed,
     /// An `Accept` or `Content-Type` this API cannot answer in.
     MediaTypeHeader,
+    /// A request line (URL) longer than the service reads.
+    TooLongHttpLine,
+    /// Request headers larger than the service reads.
+    TooLongHttpHeader,
     /// A request body larger than the server takes.
     ContentTooLong,
     /// A failure inside this service.
@@ -55,6 +59,8 @@ impl ErrorType {
             Self::IllegalArgument => ("illegal_argument_exception", StatusCode::BAD_REQUEST),
             Self::MethodNotAllowed => ("method_not_allowed_exception", StatusCode::METHOD_NOT_ALLOWED),
             Self::MediaTypeHeader => ("media_type_header_exception", StatusCode::BAD_REQUEST),
+            Self::TooLongHttpLine => ("too_long_http_line_exception", StatusCode::BAD_REQUEST),
+            Self::TooLongHttpHeader => ("too_long_http_header_exception", StatusCode::BAD_REQUEST),
             Self::ContentTooLong => ("content_too_long_exception", StatusCode::PAYLOAD_TOO_LARGE),
             Self::Internal => ("exception", StatusCode::INTERNAL_SERVER_ERROR),
             Self::VersionConflictEngine => ("version_conflict_engine_exception", StatusCode::CONFLICT),

@@ -16,6 +16,10 @@ const JSON: &str = "application/json";
 const VENDOR_JSON: &str = "application/vnd.elasticsearch+json";
 /// The REST API versions a client may ask for with `compatible-with`, as Elasticsearch 9 does.
 const COMPATIBLE_VERSIONS: [&str; 2] = ["8", "9"];
+/// Elasticsearch's default limits on the request line and the headers (`http.max_initial_line_length`,
+/// `http.max_header_size`). Longer ones never reach a handler.
+const MAX_INITIAL_LINE: usize = 4096;
+const MAX_HEADER_SIZE: usize = 16 * 1024;
 /// The largest body this service reads back to rewrite it (its own JSON is far smaller).
 const REWRITE_LIMIT: usize = 64 * 1024;
 
@@ -44,7 +48,7 @@ pub async fn conventions(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let pretty = wants_pretty(req.query_string());
-    let (media_type, res) = match negotiate(req.headers()) {
+    let (media_type, res) = match check_limits(&req).and_then(|()| negotiate(req.headers())) {
         Ok(media_type) => (media_type, next.call(req).await?.map_into_boxed_body()),
         Err(err) => (MediaType::Json, req.into_response(err.error_response())),
     };
@@ -74,6 +78,28 @@ async fn finish(res: HttpResponse, media_type: MediaType, pretty: bool) -> HttpR
     );
     headers.insert(CONTENT_TYPE, media_type.header_value());
     head.set_body(body)
+}
+
+fn check_limits(req: &ServiceRequest) -> Result<(), ApiError> {
+    let line = req.method().as_str().len() + req.uri().to_string().len() + " HTTP/1.1".len() + 1;
+    if line > MAX_INITIAL_LINE {
+        return Err(ApiError::new(
+            ErrorType::TooLongHttpLine,
+            format!("An HTTP line is larger than {MAX_INITIAL_LINE} bytes."),
+        ));
+    }
+    let headers: usize = req
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    if headers > MAX_HEADER_SIZE {
+        return Err(ApiError::new(
+            ErrorType::TooLongHttpHeader,
+            format!("HTTP header is larger than {MAX_HEADER_SIZE} bytes."),
+        ));
+    }
+    Ok(())
 }
 
 /// An error the HTTP layer wrote as text (payload too large, unreadable body), in the same

@@ -244,26 +244,33 @@ pub fn es_error(kind: &str, reason: &str, status: u16) -> Value {
 /// Sends one request exactly as written, for paths an HTTP client library would normalise
 /// (`/../`, `%2E%2E`). Returns the status and the body.
 pub async fn raw_request(app: &TestApp, method: &str, path: &str) -> (u16, Value) {
+    let request =
+        format!("{method} {path} HTTP/1.1\r\nHost: test\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    let (status, _, body) = raw_exchange(app, request.as_bytes()).await;
+    (status, body)
+}
+
+/// Writes the bytes to the service, reads until it closes the connection, and returns the status,
+/// the head (lower-cased header lines) and the body as JSON (or as a string when it is not JSON).
+pub async fn raw_exchange(app: &TestApp, request: &[u8]) -> (u16, String, Value) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     let host = app.address.trim_start_matches("http://");
     let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
-    let request =
-        format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
+    stream.write_all(request).await.unwrap();
     let mut answer = Vec::new();
     stream.read_to_end(&mut answer).await.unwrap();
     let answer = String::from_utf8_lossy(&answer);
-    let (head, body) = answer.split_once("\r\n\r\n").expect("a complete HTTP answer");
+    let (head, body) = answer
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("an incomplete HTTP answer: {answer:?}"));
     let status = head
         .split(' ')
         .nth(1)
         .and_then(|code| code.parse().ok())
         .expect("a status line");
-    (
-        status,
-        serde_json::from_str(body).unwrap_or(Value::String(body.to_owned())),
-    )
+    let body = serde_json::from_str(body).unwrap_or(Value::String(body.to_owned()));
+    (status, head.to_owned(), body)
 }
 
 impl Node {
@@ -350,5 +357,117 @@ impl Node {
             "seeding {id}: {}",
             response.text().await.unwrap()
         );
+    }
+}
+
+/// The release or debug binary of the service running as a child process, as deployed.
+pub struct ServiceProcess {
+    pub child: std::process::Child,
+    pub address: String,
+}
+
+impl ServiceProcess {
+    /// Starts the binary with the given flags (plus `--listen 127.0.0.1:0`) and waits for its
+    /// startup line to learn the port.
+    pub fn start(args: &[&str]) -> Self {
+        use std::io::{BufRead, BufReader};
+
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_connector-sync-proxy"))
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .env("RUST_LOG", "info")
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the service binary did not start");
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let address = loop {
+            let line = lines
+                .next()
+                .expect("the service exited before listening")
+                .unwrap();
+            if let Some(rest) = line.split("listening on ").nth(1) {
+                break rest.split(',').next().unwrap().to_owned();
+            }
+        };
+        // Keep draining the log so the child never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Self { child, address }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Resident memory in KiB, from /proc.
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|value| value.trim().trim_end_matches(" kB").trim().parse().ok())
+            .expect("VmRSS in /proc/PID/status")
+    }
+
+    pub fn signal(&self, signal: &str) {
+        let status = std::process::Command::new("kill")
+            .args(["-s", signal, &self.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -s {signal} failed");
+    }
+}
+
+impl Drop for ServiceProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Node {
+    /// Seeds many jobs at once with the bulk API.
+    pub async fn bulk_seed(&self, jobs: &[(String, Value)]) {
+        let mut body = String::new();
+        for (id, doc) in jobs {
+            body.push_str(&json!({"index": {"_index": INDEX, "_id": id}}).to_string());
+            body.push('\n');
+            body.push_str(&doc.to_string());
+            body.push('\n');
+        }
+        let response = self
+            .http
+            .post(format!("{}/_bulk?refresh=true", self.url))
+            .header("content-type", "application/x-ndjson")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let result: Value = response.json().await.unwrap();
+        assert_eq!(result["errors"], false, "bulk seeding failed: {result:.2000}");
+    }
+
+    /// The stored sources of many jobs, by id.
+    pub async fn read_many(&self, ids: &[String]) -> Vec<Value> {
+        let mut sources = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(1000) {
+            let body: Value = self
+                .http
+                .post(format!("{}/{INDEX}/_mget", self.url))
+                .json(&json!({"ids": chunk}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            sources.extend(
+                body["docs"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|doc| doc["_source"].clone()),
+            );
+        }
+        sources
     }
 }

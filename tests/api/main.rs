@@ -8,4 +8,6 @@ mod concurrency;
 mod conventions;
 mod faults;
 mod helpers;
+mod hostile;
+mod lifecycle;
 mod proxy;

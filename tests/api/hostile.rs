@@ -1,0 +1,210 @@
+//! Malformed and hostile requests: each gets a 4xx in Elasticsearch's envelope, the index stays
+//! as it was, and the service keeps serving.
+
+use std::time::{Duration, Instant};
+
+use proptest::prelude::*;
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::helpers::{
+    encode, job, raw_exchange, spawn_app_with, unique_id, Node, TestApp, ELASTICSEARCH, SCRIPTING,
+};
+
+/// The service in front of a jobs index of the test's own, holding one pending job.
+async fn app_with_own_index(backend: crate::helpers::Backend) -> (TestApp, String, String) {
+    let alias = unique_id("csp-hostile");
+    let node = Node::connect(&backend).await;
+    node.create_jobs_index(&alias, json!({"number_of_shards": 1, "number_of_replicas": 0}))
+        .await;
+    let id = unique_id("target");
+    node.seed_into(&alias, &id, job("pending")).await;
+    let index = alias.clone();
+    let app = spawn_app_with(backend, move |settings| {
+        settings.index = index;
+        settings.client_timeout = Duration::from_secs(1);
+    })
+    .await;
+    (app, alias, id)
+}
+
+fn request(method: &str, target: &str, extra_headers: &str, body: &str) -> Vec<u8> {
+    format!(
+        "{method} {target} HTTP/1.1\r\nHost: test\r\n{extra_headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn a_catalogue_of_bad_requests_gets_clear_errors_and_changes_nothing() {
+    let (app, alias, target) = app_with_own_index(ELASTICSEARCH).await;
+    let before = app.node.snapshot(&alias).await;
+    let cancel = |raw_id: &str| format!("/_connector/_sync_job/{raw_id}/_cancel");
+    let target_path = cancel(&encode(&target));
+    let long_id = "x".repeat(600);
+    let huge_header = format!("X-Filler: {}\r\n", "a".repeat(20_000));
+    let many_headers: String = (0..90)
+        .map(|n| format!("X-Header-{n}: {}\r\n", "b".repeat(200)))
+        .collect();
+    let long_url = format!("{}?pretty={}", target_path, "1".repeat(5000));
+
+    let catalogue: Vec<(&str, Vec<u8>, u16, &str)> = vec![
+        ("empty id", request("PUT", &cancel(""), "", ""), 400, "action_request_validation_exception"),
+        ("id over 512 bytes", request("PUT", &cancel(&long_id), "", ""), 400, "action_request_validation_exception"),
+        ("encoded slash", request("PUT", &cancel("a%2Fb"), "", ""), 404, "resource_not_found_exception"),
+        ("encoded NUL", request("PUT", &cancel("a%00b"), "", ""), 404, "resource_not_found_exception"),
+        ("dot dot", request("PUT", &cancel(".."), "", ""), 400, "action_request_validation_exception"),
+        ("encoded dot dot", request("PUT", &cancel("%2e%2E"), "", ""), 400, "action_request_validation_exception"),
+        ("traversal", request("PUT", &cancel("..%2F..%2F_doc"), "", ""), 404, "resource_not_found_exception"),
+        ("invalid UTF-8", request("PUT", &cancel("%C3%28"), "", ""), 400, "illegal_argument_exception"),
+        ("bad percent escape", request("PUT", &cancel("%ZZ"), "", ""), 404, "resource_not_found_exception"),
+        ("body on cancel", request("PUT", &target_path, "Content-Type: application/json\r\n", "{}"), 400, "illegal_argument_exception"),
+        ("unknown parameter", request("PUT", &format!("{target_path}?refresh=false"), "", ""), 400, "illegal_argument_exception"),
+        ("garbage query", request("PUT", &format!("{target_path}?%FF%00=1"), "", ""), 400, "illegal_argument_exception"),
+        ("huge header", request("PUT", &target_path, &huge_header, ""), 400, "too_long_http_header_exception"),
+        ("many headers", request("PUT", &target_path, &many_headers, ""), 400, "too_long_http_header_exception"),
+        ("bad compatible-with", request("PUT", &target_path, "Accept: application/vnd.elasticsearch+json; compatible-with=x\r\n", ""), 400, "media_type_header_exception"),
+        ("over-long URL", request("PUT", &long_url, "", ""), 400, "too_long_http_line_exception"),
+        ("GET", request("GET", &target_path, "", ""), 405, "method_not_allowed_exception"),
+        ("DELETE", request("DELETE", &target_path, "", ""), 405, "method_not_allowed_exception"),
+        ("POST with body", request("POST", &target_path, "", "{\"x\":1}"), 405, "method_not_allowed_exception"),
+        ("unknown path", request("PUT", "/_connector/_sync_job/_cancel", "", ""), 404, "resource_not_found_exception"),
+        ("index path", request("PUT", &format!("/{alias}/_doc/x"), "", "{}"), 404, "resource_not_found_exception"),
+        ("HTTP/1.0", b"PUT /_connector/_sync_job/nope/_cancel HTTP/1.0\r\n\r\n".to_vec(), 404, "resource_not_found_exception"),
+        (
+            "broken chunked body",
+            format!("PUT {target_path} HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\n").into_bytes(),
+            400,
+            "illegal_argument_exception",
+        ),
+    ];
+    for (what, bytes, status, kind) in catalogue {
+        let (got, headers, body) = raw_exchange(&app, &bytes).await;
+        assert_eq!(got, status, "{what}: {body}");
+        assert_eq!(body["error"]["type"], kind, "{what}: {body}");
+        assert_eq!(body["status"], status, "{what}");
+        assert!(
+            headers.contains("x-elastic-product: Elasticsearch"),
+            "{what}: {headers}"
+        );
+    }
+
+    assert_eq!(
+        app.node.snapshot(&alias).await,
+        before,
+        "a bad request changed the index"
+    );
+    assert_eq!(
+        app.cancel(&target).await.status(),
+        200,
+        "the service no longer serves"
+    );
+    app.node.delete_index(&alias).await;
+}
+
+#[tokio::test]
+async fn a_client_trickling_its_request_is_cut_off_after_the_client_timeout() {
+    let (app, alias, target) = app_with_own_index(ELASTICSEARCH).await;
+    let host = app.address.trim_start_matches("http://").to_owned();
+    let mut slow = tokio::net::TcpStream::connect(&host).await.unwrap();
+    slow.write_all(b"PUT /_connector/_sync_job/x/_cancel HTTP/1.1\r\nHost: t\r\n")
+        .await
+        .unwrap();
+    let started = Instant::now();
+
+    // One byte every 200 ms, for at most 10 s, until the service closes the connection.
+    let mut closed = false;
+    while started.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        if slow.write_all(b"X").await.is_err() {
+            closed = true;
+            break;
+        }
+        let mut buf = [0u8; 512];
+        if let Ok(Ok(read)) = tokio::time::timeout(Duration::from_millis(1), slow.read(&mut buf)).await {
+            let answer = String::from_utf8_lossy(&buf[..read]);
+            assert!(read == 0 || answer.starts_with("HTTP/1.1 408"), "{answer}");
+            closed = true;
+            break;
+        }
+    }
+
+    assert!(closed, "a client trickling bytes kept its connection for 10 s");
+    let held = started.elapsed();
+    assert!(
+        held < Duration::from_secs(4),
+        "the 1 s client timeout let the client hold on for {held:?}"
+    );
+    assert_eq!(
+        app.cancel(&target).await.status(),
+        200,
+        "the service no longer serves"
+    );
+    app.node.delete_index(&alias).await;
+}
+
+/// Ids worth trying besides random bytes.
+fn interesting_id() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        proptest::collection::vec(any::<u8>(), 0..40),
+        proptest::collection::vec(any::<u8>(), 500..530),
+        "\\PC{0,30}".prop_map(String::into_bytes),
+        prop::sample::select(vec![
+            ".", "..", "_cancel", "%", "/", "a/b", "sentinel", " ", "\u{0}"
+        ])
+        .prop_map(|id| id.as_bytes().to_vec()),
+    ]
+}
+
+#[test]
+fn any_id_cancels_its_own_job_or_is_refused_and_never_touches_another() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (app, alias, sentinel) = runtime.block_on(app_with_own_index(SCRIPTING));
+    let sentinel_before = runtime.block_on(read_in(&app.node, &alias, &sentinel));
+
+    let config = ProptestConfig {
+        cases: 48,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
+    proptest!(config, |(id in interesting_id())| {
+        runtime.block_on(async {
+            let raw = percent_encoding::percent_encode(&id, percent_encoding::NON_ALPHANUMERIC).to_string();
+            // Seed a pending job under this id where Elasticsearch takes the id at all.
+            let seeded = match std::str::from_utf8(&id) {
+                Ok(text) if !text.is_empty() && text != "." && text != ".." && text != sentinel => {
+                    let url = format!("{}/{alias}/_doc/{raw}?refresh=true", app.node.url);
+                    app.node.http.put(url).json(&job("pending")).send().await.unwrap().status().is_success()
+                }
+                _ => false,
+            };
+
+            let path = format!("/_connector/_sync_job/{raw}/_cancel");
+            let (status, _, body) = raw_exchange(&app, &request("PUT", &path, "", "")).await;
+
+            if seeded {
+                prop_assert_eq!(status, 200, "{:?}: {}", id, body);
+                let text = std::str::from_utf8(&id).unwrap();
+                let stored = read_in(&app.node, &alias, text).await.expect("the job is still there");
+                prop_assert_eq!(&stored["source"]["status"], "canceled");
+            } else {
+                prop_assert!((400..500).contains(&status), "{:?} answered {}: {}", id, status, body);
+                prop_assert!(body["error"]["type"].is_string(), "{}", body);
+            }
+            prop_assert_eq!(read_in(&app.node, &alias, &sentinel).await, sentinel_before.clone());
+            Ok(())
+        })?;
+    });
+    runtime.block_on(app.node.delete_index(&alias));
+}
+
+async fn read_in(node: &Node, index: &str, id: &str) -> Option<Value> {
+    let url = format!("{}/{index}/_doc/{}", node.url, encode(id));
+    let response = node.http.get(url).send().await.unwrap();
+    if response.status() == 404 {
+        return None;
+    }
+    let body: Value = response.json().await.unwrap();
+    Some(json!({"source": body["_source"], "seq_no": body["_seq_no"]}))
+}
