@@ -70,3 +70,87 @@ as_node_user() {
 own_for_node_user() {
   if [ "$(id -u)" = 0 ]; then chown -R "$CSP_NODE_USER" "$@"; fi
 }
+
+# The distribution directory of a node kind.
+node_home() {
+  case "$1" in
+    elasticsearch) printf '%s\n' "$CSP_CACHE/elasticsearch-$ES_VERSION" ;;
+    opensearch) printf '%s\n' "$CSP_CACHE/opensearch-$OPENSEARCH_VERSION" ;;
+    *) die "unknown node kind '$1' (elasticsearch or opensearch)" ;;
+  esac
+}
+
+# The pid of the node whose files live in directory $1, when it is running.
+node_pid() {
+  local pid
+  [ -f "$1/pid" ] && pid=$(cat "$1/pid") && [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && printf '%s\n' "$pid"
+}
+
+# Whether the cluster behind URL $1 answers and is at least yellow.
+node_healthy() {
+  curl -fsS -m 2 "$1/_cluster/health?wait_for_status=yellow&timeout=1s" >/dev/null 2>&1
+}
+
+# Makes a fresh directory $2 for a node of kind $1: its own config, data, logs and temp files,
+# owned by the node user.
+prepare_node_dir() {
+  local home run=$2
+  home=$(node_home "$1")
+  mkdir -p "$CSP_RUN"
+  chmod 755 "$CSP_RUN"
+  rm -rf "$run"
+  mkdir -p "$run/data" "$run/logs" "$run/tmp"
+  cp -r "$home/config" "$run/config"
+  # jvm.options points gc logs, error files and heap dumps at paths relative to the install
+  # directory, which belongs to root: point them into this node's own directory.
+  sed -i -e "s#\([=:]\)logs/#\1$run/logs/#g" -e "s#HeapDumpPath=data#HeapDumpPath=$run/data#" "$run/config/jvm.options"
+  own_for_node_user "$run"
+}
+
+# Starts a node of kind $1 from directory $2 in the background, with 512 MiB of heap, bound to
+# 127.0.0.1; the remaining arguments are its -E settings.
+launch_node() {
+  local kind=$1 run=$2 home jdk
+  shift 2
+  home=$(node_home "$kind")
+  local common=(-E network.host=127.0.0.1 -E "path.data=$run/data" -E "path.logs=$run/logs"
+    -E cluster.routing.allocation.disk.threshold_enabled=false)
+  if [ "$kind" = elasticsearch ]; then
+    jdk=$(find_jdk 21 99) || die "Elasticsearch $ES_VERSION needs a JDK 21 or later (none found under /usr/lib/jvm; set JAVA_HOME)"
+    as_node_user env ES_JAVA_HOME="$jdk" ES_PATH_CONF="$run/config" ES_TMPDIR="$run/tmp" \
+      ES_JAVA_OPTS="-Xms512m -Xmx512m" \
+      "$home/bin/elasticsearch" -d -p "$run/pid" -E xpack.security.enabled=false "${common[@]}" "$@" \
+      >"$run/stdout.log" 2>&1 || { tail -n 40 "$run/stdout.log" >&2; die "elasticsearch did not start"; }
+  else
+    # OpenSearch 2.x uses the Java security manager, which Java 24 removed.
+    jdk=$(find_jdk 11 21) || die "OpenSearch $OPENSEARCH_VERSION needs a JDK between 11 and 21 (set JAVA_HOME)"
+    as_node_user env OPENSEARCH_JAVA_HOME="$jdk" OPENSEARCH_PATH_CONF="$run/config" OPENSEARCH_TMPDIR="$run/tmp" \
+      OPENSEARCH_JAVA_OPTS="-Xms512m -Xmx512m" \
+      "$home/bin/opensearch" -d -p "$run/pid" "${common[@]}" "$@" \
+      >"$run/stdout.log" 2>&1 || { tail -n 40 "$run/stdout.log" >&2; die "opensearch did not start"; }
+  fi
+}
+
+# Waits until the node in directory $1 answers healthy at URL $2 (at most 180 s).
+wait_node() {
+  local run=$1 url=$2 waited=0
+  until node_healthy "$url"; do
+    # the pid file appears a moment after the launcher returns; a pid without a process means it died
+    if [ "$waited" -ge 180 ] || { [ -f "$run/pid" ] && ! node_pid "$run" >/dev/null; }; then
+      tail -n 40 "$run/logs/"*.log "$run/stdout.log" 2>/dev/null >&2 || true
+      die "the node at $url did not become healthy"
+    fi
+    sleep 1
+    waited=$((waited + 1))
+  done
+  log "healthy at $url after ${waited}s"
+}
+
+# Stops the node in directory $1 (SIGTERM, then SIGKILL after 30 s) and waits until it is gone.
+stop_node_in() {
+  local pid
+  pid=$(node_pid "$1") || return 0
+  kill "$pid"
+  for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.5; done
+  kill -9 "$pid" 2>/dev/null || true
+}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test: fetches and starts the Elasticsearch node (optimistic path) and the OpenSearch
-# node with Painless (scripted path) when they are not running yet, runs `cargo test`, and stops
-# the nodes it started. Extra arguments go to `cargo test`.
+# Runs every test: fetches and starts the Elasticsearch node (optimistic path), the OpenSearch
+# node with Painless (scripted path) and a three-node Elasticsearch cluster (fault tests) when they
+# are not running yet, runs `cargo test`, and stops what it started. Extra arguments go to
+# `cargo test`.
 #   scripts/test.sh [cargo test arguments]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -9,9 +10,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/.."
 
 started=()
+cluster_started=
 cleanup() {
   local kind
   for kind in "${started[@]}"; do "$here/node.sh" stop "$kind" || true; done
+  if [ -n "$cluster_started" ]; then "$here/cluster.sh" stop || true; fi
 }
 trap cleanup EXIT
 
@@ -21,6 +24,8 @@ for kind in elasticsearch opensearch; do
   fi
   "$here/node.sh" start "$kind"
 done
+if ! "$here/cluster.sh" status >/dev/null 2>&1; then cluster_started=yes; fi
+"$here/cluster.sh" start
 
 CSP_TEST_ES_URL="http://127.0.0.1:$ES_PORT" CSP_TEST_SCRIPT_URL="http://127.0.0.1:$OPENSEARCH_PORT" \
   cargo test "$@"

@@ -187,7 +187,7 @@ async fn a_soak_of_mixed_cancels_answers_no_5xx_loses_nothing_and_keeps_memory_f
     // Every 200 is exactly one transition in the index, and no job is in a state the protocol
     // does not allow.
     let used = next_fresh.load(Ordering::Relaxed).min(pool.len());
-    let sources = node.read_many(&pool).await;
+    let sources = node.read_many(pool).await;
     let transitions = sources
         .iter()
         .filter(|source| source["cancelation_requested_at"].is_string())

@@ -4,6 +4,7 @@
 
 mod cancel;
 mod client;
+mod cluster;
 mod concurrency;
 mod conventions;
 mod faults;

@@ -2,7 +2,7 @@
 //! answers or slow it down. It never answers on the node's behalf.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -10,8 +10,6 @@ use tokio::net::{TcpListener, TcpStream};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
-    /// Pass bytes both ways untouched.
-    None,
     /// Accept connections and read requests, never forward or answer them.
     Hang,
     /// Forward the request, wait until the node starts answering, then pass on only the first
@@ -23,7 +21,6 @@ pub enum Fault {
 
 pub struct FaultProxy {
     pub url: String,
-    fault: Arc<Mutex<Fault>>,
     cuts: Arc<AtomicUsize>,
 }
 
@@ -36,21 +33,14 @@ impl FaultProxy {
             .to_owned();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let fault = Arc::new(Mutex::new(fault));
         let cuts = Arc::new(AtomicUsize::new(0));
-        let (shared_fault, shared_cuts) = (fault.clone(), cuts.clone());
+        let shared_cuts = cuts.clone();
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
-                let fault = *shared_fault.lock().unwrap();
                 tokio::spawn(serve(client, upstream.clone(), fault, shared_cuts.clone()));
             }
         });
-        Self { url, fault, cuts }
-    }
-
-    /// Changes the fault for connections accepted from now on.
-    pub fn set(&self, fault: Fault) {
-        *self.fault.lock().unwrap() = fault;
+        Self { url, cuts }
     }
 
     /// How many answers were cut so far.
@@ -65,10 +55,8 @@ async fn serve(mut client: TcpStream, upstream: String, fault: Fault, cuts: Arc<
             let mut sink = [0u8; 4096];
             while matches!(client.read(&mut sink).await, Ok(n) if n > 0) {}
         }
-        Fault::None | Fault::Delay(_) => {
-            if let Fault::Delay(delay) = fault {
-                tokio::time::sleep(delay).await;
-            }
+        Fault::Delay(delay) => {
+            tokio::time::sleep(delay).await;
             if let Ok(mut node) = TcpStream::connect(&upstream).await {
                 let _ = tokio::io::copy_bidirectional(&mut client, &mut node).await;
             }
