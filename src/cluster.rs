@@ -3,25 +3,94 @@
 
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
 
 use anyhow::Context;
+use elasticsearch::auth::Credentials;
+use elasticsearch::cert::{Certificate, CertificateValidation};
+use elasticsearch::http::headers::{HeaderName, HeaderValue};
 use elasticsearch::http::response::Response;
 use elasticsearch::http::transport::{SingleNodeConnectionPool, TransportBuilder};
 use elasticsearch::Elasticsearch;
 use serde_json::Value;
 
-use crate::config::Settings;
+use crate::config::{ServiceCredentials, Settings, TlsVerification};
 use crate::error::{ApiError, ErrorType};
+use crate::metrics::Metrics;
 
 pub struct Cluster {
     nodes: Vec<Node>,
     next: AtomicUsize,
+    metrics: Arc<Metrics>,
 }
 
 struct Node {
     client: Elasticsearch,
     /// The URL without credentials, for logs and error messages.
     shown: String,
+}
+
+/// The client's certificate check (its type cannot be cloned, so each node gets its own).
+fn certificate_validation(
+    tls: &TlsVerification,
+    extra_ca: Option<&[u8]>,
+) -> anyhow::Result<CertificateValidation> {
+    let Some(pem) = extra_ca else {
+        return Ok(match tls {
+            TlsVerification::Skip => CertificateValidation::None,
+            TlsVerification::Verify { .. } => CertificateValidation::Default,
+        });
+    };
+    let chain = Certificate::from_pem(pem).context("the CA file holds a certificate that cannot be read")?;
+    anyhow::ensure!(
+        chain.clone().into_iter().next().is_some(),
+        "the CA file holds no PEM certificate"
+    );
+    Ok(CertificateValidation::Full(chain))
+}
+
+/// Headers of the client's request that go on to the cluster: its credentials, so that the
+/// cluster's own privileges decide what the caller may do (they replace any service
+/// credentials), its X-Opaque-Id and its trace context.
+#[derive(Debug, Clone, Default)]
+pub struct Forwarded(Vec<(HeaderName, HeaderValue)>);
+
+pub const FORWARDED_HEADERS: [&str; 4] = ["authorization", "x-opaque-id", "traceparent", "tracestate"];
+
+impl Forwarded {
+    pub fn from_request(headers: &actix_web::http::header::HeaderMap) -> Self {
+        let forwarded = FORWARDED_HEADERS
+            .iter()
+            .filter_map(|name| {
+                let value = HeaderValue::from_bytes(headers.get(*name)?.as_bytes()).ok()?;
+                Some((HeaderName::from_static(name), value))
+            })
+            .map(|(name, mut value)| {
+                if name == "authorization" {
+                    value.set_sensitive(true);
+                }
+                (name, value)
+            })
+            .collect();
+        Self(forwarded)
+    }
+
+    pub fn headers(&self) -> &[(HeaderName, HeaderValue)] {
+        &self.0
+    }
+}
+
+/// Adds the forwarded headers to a request builder of the client (each API has its own type).
+#[macro_export]
+macro_rules! forward_headers {
+    ($request:expr, $forwarded:expr) => {{
+        let mut request = $request;
+        for (name, value) in $forwarded.headers() {
+            request = request.header(name.clone(), value.clone());
+        }
+        request
+    }};
 }
 
 /// What a node answered: its status, its JSON body and the headers a client may need.
@@ -34,15 +103,42 @@ pub struct Reply {
 }
 
 impl Cluster {
-    pub fn connect(settings: &Settings) -> anyhow::Result<Self> {
+    pub fn connect(settings: &Settings, metrics: Arc<Metrics>) -> anyhow::Result<Self> {
+        let extra_ca = match &settings.tls {
+            TlsVerification::Skip => {
+                log::warn!(
+                    "not verifying the certificates of the nodes (es_insecure_skip_verify): development only"
+                );
+                None
+            }
+            TlsVerification::Verify { extra_ca: Some(path) } => Some(
+                std::fs::read(path)
+                    .with_context(|| format!("cannot read the CA certificates in {}", path.display()))?,
+            ),
+            TlsVerification::Verify { extra_ca: None } => None,
+        };
+        let credentials = settings
+            .credentials
+            .as_ref()
+            .map(|credentials| match credentials {
+                ServiceCredentials::Basic { username, password } => {
+                    Credentials::Basic(username.clone(), password.expose().to_owned())
+                }
+                ServiceCredentials::ApiKey(key) => Credentials::EncodedApiKey(key.expose().to_owned()),
+            });
         let nodes = settings
             .es_urls
             .iter()
             .zip(settings.redacted_es_urls())
             .map(|(url, shown)| {
-                let transport = TransportBuilder::new(SingleNodeConnectionPool::new(url.clone()))
+                let mut builder = TransportBuilder::new(SingleNodeConnectionPool::new(url.clone()))
                     .timeout(settings.upstream_timeout)
-                    .disable_proxy()
+                    .cert_validation(certificate_validation(&settings.tls, extra_ca.as_deref())?)
+                    .disable_proxy();
+                if let Some(credentials) = &credentials {
+                    builder = builder.auth(credentials.clone());
+                }
+                let transport = builder
                     .build()
                     .with_context(|| format!("cannot build a client for {shown}"))?;
                 Ok(Node {
@@ -55,7 +151,30 @@ impl Cluster {
         Ok(Self {
             nodes,
             next: AtomicUsize::new(0),
+            metrics,
         })
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Whether the cluster answers at all: any answer below 500 to a health request counts
+    /// (a secured cluster answering 401 to the service is up).
+    pub async fn ping(&self) -> Result<(), ApiError> {
+        let reply = self
+            .send("health", |client| async move {
+                client
+                    .cluster()
+                    .health(elasticsearch::cluster::ClusterHealthParts::None)
+                    .send()
+                    .await
+            })
+            .await?;
+        if reply.status >= 500 {
+            return Err(reply.into_error());
+        }
+        Ok(())
     }
 
     /// The configured node URLs, without credentials.
@@ -72,7 +191,7 @@ impl Cluster {
     /// answer was lost (connection cut), it is sent again to the next node, or once more to the
     /// only one: every request this service sends can be repeated safely (see `sync_job`).
     /// A timeout is answered at once: the time allowed is spent.
-    pub async fn send<F, Fut>(&self, send: F) -> Result<Reply, ApiError>
+    pub async fn send<F, Fut>(&self, operation: &'static str, send: F) -> Result<Reply, ApiError>
     where
         F: Fn(Elasticsearch) -> Fut,
         Fut: Future<Output = Result<Response, elasticsearch::Error>>,
@@ -83,13 +202,23 @@ impl Cluster {
         let mut any_reached = false;
         for attempt in 0..attempts {
             let node = &self.nodes[(first + attempt) % self.nodes.len()];
-            let failure = match send(node.client.clone()).await {
-                Ok(response) => match read_reply(response).await {
-                    Ok(reply) => return Ok(reply),
-                    Err(err) => err,
-                },
-                Err(err) => Failure::from_client(err),
+            let started = Instant::now();
+            let outcome = match send(node.client.clone()).await {
+                Ok(response) => read_reply(response).await,
+                Err(err) => Err(Failure::from_client(err)),
             };
+            self.metrics
+                .observe_upstream(operation, started.elapsed().as_secs_f64());
+            let failure = match outcome {
+                Ok(reply) => {
+                    if reply.status >= 500 {
+                        self.metrics.upstream_error("server_error");
+                    }
+                    return Ok(reply);
+                }
+                Err(failure) => failure,
+            };
+            self.metrics.upstream_error(failure.kind());
             match failure {
                 Failure::Timeout(err) => {
                     log::warn!("request to {} timed out: {err}", node.shown);
@@ -157,6 +286,15 @@ enum Failure {
 }
 
 impl Failure {
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::Connect(_) => "unreachable",
+            Self::Timeout(_) => "timeout",
+            Self::AnswerLost(_) => "answer_lost",
+            Self::NotJson { .. } => "not_json",
+        }
+    }
+
     fn from_client(err: elasticsearch::Error) -> Self {
         let text = error_chain(&err);
         if err.is_timeout() {

@@ -123,6 +123,84 @@ pub struct Opt {
     /// flight finish for up to this long before it exits [default: 30s]
     #[arg(long, env = "CONNECTOR_SYNC_PROXY_SHUTDOWN_GRACE", value_name = "DURATION")]
     pub shutdown_grace: Option<String>,
+
+    /// Service credentials, for trusted networks only: the user the service authenticates as
+    /// when a request carries no Authorization header of its own. The password comes from
+    /// CONNECTOR_SYNC_PROXY_ES_PASSWORD or --es-password-file, never from a flag. Without
+    /// service credentials (the default) the caller's own credentials decide.
+    #[arg(long, env = "CONNECTOR_SYNC_PROXY_ES_USERNAME", value_name = "USER")]
+    pub es_username: Option<String>,
+
+    /// File holding the password of --es-username
+    #[arg(long, env = "CONNECTOR_SYNC_PROXY_ES_PASSWORD_FILE", value_name = "PATH")]
+    pub es_password_file: Option<PathBuf>,
+
+    /// File holding an encoded API key to use as service credentials (instead of a user); the
+    /// key may also come from CONNECTOR_SYNC_PROXY_ES_API_KEY
+    #[arg(long, env = "CONNECTOR_SYNC_PROXY_ES_API_KEY_FILE", value_name = "PATH")]
+    pub es_api_key_file: Option<PathBuf>,
+
+    /// PEM file with the certificate authorities to trust for https:// node URLs, in addition
+    /// to the public ones
+    #[arg(long, env = "CONNECTOR_SYNC_PROXY_ES_CA_CERT", value_name = "PATH")]
+    pub es_ca_cert: Option<PathBuf>,
+
+    /// Accept any certificate from the nodes. For development only: it lets anyone on the
+    /// network read and change what the service sends
+    #[arg(long, env = "CONNECTOR_SYNC_PROXY_ES_INSECURE_SKIP_VERIFY", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub es_insecure_skip_verify: Option<bool>,
+
+    /// Log format: plain lines or json (one object per line) [default: plain]
+    #[arg(
+        long,
+        env = "CONNECTOR_SYNC_PROXY_LOG_FORMAT",
+        value_enum,
+        value_name = "FORMAT"
+    )]
+    pub log_format: Option<LogFormat>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Plain,
+    Json,
+}
+
+/// A value that must never be printed: its Debug shows only that it is set.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Credentials the service itself uses when a request brings none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServiceCredentials {
+    Basic {
+        username: String,
+        password: Secret,
+    },
+    /// The encoded form Elasticsearch returns when it creates a key.
+    ApiKey(Secret),
+}
+
+/// How the service checks the nodes' certificates on https:// URLs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsVerification {
+    /// The public certificate authorities, plus those in this PEM file if given.
+    Verify { extra_ca: Option<PathBuf> },
+    /// No check at all (development only).
+    Skip,
 }
 
 /// The settings the service runs with, every default applied and every value checked.
@@ -137,6 +215,9 @@ pub struct Settings {
     pub conflict_retries: u32,
     pub client_timeout: Duration,
     pub shutdown_grace: Duration,
+    pub credentials: Option<ServiceCredentials>,
+    pub tls: TlsVerification,
+    pub log_format: LogFormat,
 }
 
 impl Settings {
@@ -213,6 +294,20 @@ impl Settings {
                 .unwrap_or(DEFAULT_CONFLICT_RETRIES),
             client_timeout,
             shutdown_grace,
+            credentials: service_credentials(
+                cli.es_username.or(file.es_username),
+                cli.es_password_file.or(file.es_password_file),
+                cli.es_api_key_file.or(file.es_api_key_file),
+            )?,
+            tls: match (
+                cli.es_insecure_skip_verify.or(file.es_insecure_skip_verify),
+                cli.es_ca_cert.or(file.es_ca_cert),
+            ) {
+                (Some(true), Some(_)) => bail!("es_ca_cert and es_insecure_skip_verify exclude each other"),
+                (Some(true), None) => TlsVerification::Skip,
+                (_, extra_ca) => TlsVerification::Verify { extra_ca },
+            },
+            log_format: cli.log_format.or(file.log_format).unwrap_or(LogFormat::Plain),
         })
     }
 
@@ -220,6 +315,43 @@ impl Settings {
     pub fn redacted_es_urls(&self) -> Vec<String> {
         self.es_urls.iter().map(redact_url).collect()
     }
+}
+
+pub const PASSWORD_ENV: &str = "CONNECTOR_SYNC_PROXY_ES_PASSWORD";
+pub const API_KEY_ENV: &str = "CONNECTOR_SYNC_PROXY_ES_API_KEY";
+
+/// Service credentials from the environment and secret files; none unless explicitly configured.
+fn service_credentials(
+    username: Option<String>,
+    password_file: Option<PathBuf>,
+    api_key_file: Option<PathBuf>,
+) -> anyhow::Result<Option<ServiceCredentials>> {
+    let password = secret_from(PASSWORD_ENV, password_file.as_deref())?;
+    let api_key = secret_from(API_KEY_ENV, api_key_file.as_deref())?;
+    match (username, password, api_key) {
+        (None, None, None) => Ok(None),
+        (None, None, Some(key)) => Ok(Some(ServiceCredentials::ApiKey(key))),
+        (Some(username), Some(password), None) => Ok(Some(ServiceCredentials::Basic { username, password })),
+        (Some(_), None, _) => bail!("es_username needs a password ({PASSWORD_ENV} or es_password_file)"),
+        (None, Some(_), _) => bail!("a password was given without es_username"),
+        (Some(_), Some(_), Some(_)) => bail!("give either a user and password or an API key, not both"),
+    }
+}
+
+/// A secret from an environment variable or a file (the file wins); surrounding whitespace,
+/// such as a trailing newline, is dropped. Errors never contain the secret.
+fn secret_from(env: &str, file: Option<&Path>) -> anyhow::Result<Option<Secret>> {
+    let value = match file {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read secret file {}", path.display()))?,
+        ),
+        None => std::env::var(env).ok(),
+    };
+    Ok(value
+        .map(|value| value.trim().to_owned())
+        .filter(|value| !value.is_empty())
+        .map(Secret))
 }
 
 fn read_file(path: &Path) -> anyhow::Result<Opt> {
@@ -341,6 +473,35 @@ mod tests {
     fn unknown_file_keys_are_rejected() {
         let err = toml::from_str::<Opt>("lisen = \"x\"").unwrap_err();
         assert!(err.to_string().contains("lisen"), "{err}");
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let credentials = ServiceCredentials::Basic {
+            username: "svc".into(),
+            password: Secret("hunter2".into()),
+        };
+        assert!(!format!("{credentials:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn service_credentials_need_both_halves() {
+        let dir = std::env::temp_dir().join(format!("csp-secret-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("password");
+        std::fs::write(&file, "s3cret\n").unwrap();
+        let basic = service_credentials(Some("svc".into()), Some(file.clone()), None).unwrap();
+        assert_eq!(
+            basic,
+            Some(ServiceCredentials::Basic {
+                username: "svc".into(),
+                password: Secret("s3cret".into())
+            })
+        );
+        assert!(service_credentials(None, Some(file.clone()), None).is_err());
+        let err = service_credentials(Some("svc".into()), Some(file.clone()), Some(file)).unwrap_err();
+        assert!(!format!("{err:#}").contains("s3cret"));
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

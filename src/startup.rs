@@ -4,12 +4,15 @@
 use std::net::TcpListener;
 
 use actix_web::dev::Server;
-use actix_web::middleware::{from_fn, Logger};
+use std::sync::Arc;
+
+use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 
 use crate::cluster::Cluster;
 use crate::config::Settings;
+use crate::metrics::Metrics;
 use crate::routes::{configure, conventions::conventions};
 use crate::sync_job::SyncJobs;
 
@@ -25,7 +28,8 @@ impl Application {
         let address = listener
             .local_addr()
             .context("cannot read the listening address")?;
-        let cluster = Cluster::connect(&settings)?;
+        let metrics = Arc::new(Metrics::new());
+        let cluster = Cluster::connect(&settings, metrics.clone())?;
         log::info!(
             "listening on http://{address}, cluster [{}], index [{}], update strategy {:?}, refresh {:?}",
             cluster.describe(),
@@ -34,11 +38,12 @@ impl Application {
             settings.refresh
         );
         let jobs = web::Data::new(SyncJobs::new(cluster, &settings));
+        let metrics = web::Data::from(metrics);
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(conventions))
-                .wrap(Logger::new("%r %s %Dms"))
                 .app_data(jobs.clone())
+                .app_data(metrics.clone())
                 .configure(configure)
         })
         .client_request_timeout(settings.client_timeout)

@@ -7,11 +7,15 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE};
 use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
-use actix_web::{HttpResponse, ResponseError};
+use actix_web::{web, HttpResponse, ResponseError};
+use std::time::Instant;
 
+use super::route_name;
 use crate::error::{ApiError, ErrorType};
+use crate::metrics::Metrics;
 
 pub const PRODUCT_HEADER: &str = "x-elastic-product";
+const OPAQUE_ID: &str = "x-opaque-id";
 const JSON: &str = "application/json";
 const VENDOR_JSON: &str = "application/vnd.elasticsearch+json";
 /// The REST API versions a client may ask for with `compatible-with`, as Elasticsearch 9 does.
@@ -47,13 +51,36 @@ pub async fn conventions(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let target = req
+        .uri()
+        .path_and_query()
+        .map_or_else(|| req.path().to_owned(), ToString::to_string);
     let pretty = wants_pretty(req.query_string());
+    let opaque_id = req.headers().get(OPAQUE_ID).cloned();
     let (media_type, res) = match check_limits(&req).and_then(|()| negotiate(req.headers())) {
         Ok(media_type) => (media_type, next.call(req).await?.map_into_boxed_body()),
         Err(err) => (MediaType::Json, req.into_response(err.error_response())),
     };
     let (req, res) = res.into_parts();
-    let res = finish(res, media_type, pretty).await;
+    let mut res = finish(res, media_type, pretty).await;
+    // Elasticsearch echoes the caller's X-Opaque-Id on the response.
+    if let Some(opaque_id) = opaque_id {
+        res.headers_mut()
+            .insert(HeaderName::from_static(OPAQUE_ID), opaque_id);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let status = res.status().as_u16();
+    if let Some(metrics) = req.app_data::<web::Data<Metrics>>() {
+        metrics.observe_request(route_name(req.match_pattern().as_deref()), status, seconds);
+    }
+    let latency_ms = seconds * 1000.0;
+    log::info!(
+        target: "connector_sync_proxy::request",
+        method = method.as_str(), path = target.as_str(), status = status, latency_ms = latency_ms;
+        "{method} {target} {status} {latency_ms:.3}ms"
+    );
     Ok(ServiceResponse::new(req, res))
 }
 

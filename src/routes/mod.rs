@@ -1,6 +1,7 @@
 //! HTTP handlers, one file per resource, and the conventions every response follows.
 
 pub mod conventions;
+pub mod health;
 pub mod sync_job;
 
 use actix_web::http::header::{HeaderValue, ALLOW};
@@ -16,6 +17,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::put().to(sync_job::cancel_connector_sync_job))
             .default_service(web::to(|req: HttpRequest| method_not_allowed(req, "PUT"))),
     )
+    .route("/-/live", web::get().to(health::live))
+    .route("/-/ready", web::get().to(health::ready))
+    .route("/-/metrics", web::get().to(health::metrics))
     .default_service(web::to(no_handler));
 }
 
@@ -40,6 +44,17 @@ async fn no_handler(req: HttpRequest) -> Result<HttpResponse, ApiError> {
             req.method()
         ),
     ))
+}
+
+/// The name of the route a request matched, for metrics.
+pub fn route_name(pattern: Option<&str>) -> &'static str {
+    match pattern {
+        Some(pattern) if pattern.starts_with("/_connector/_sync_job/") => "cancel_connector_sync_job",
+        Some("/-/live") => "live",
+        Some("/-/ready") => "ready",
+        Some("/-/metrics") => "metrics",
+        _ => "unmatched",
+    }
 }
 
 /// Elasticsearch's parameters that every API takes.

@@ -4,6 +4,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
 use super::check_parameters;
+use crate::cluster::Forwarded;
 use crate::error::{ApiError, ErrorType};
 use crate::sync_job::SyncJobs;
 
@@ -28,7 +29,9 @@ pub async fn cancel_connector_sync_job(
         ));
     }
     let connector_sync_job_id = connector_sync_job_id(&req)?;
-    jobs.cancel_connector_sync_job(&connector_sync_job_id).await?;
+    let forwarded = Forwarded::from_request(req.headers());
+    jobs.cancel_connector_sync_job(&connector_sync_job_id, &forwarded)
+        .await?;
     Ok(HttpResponse::Ok().json(json!({ "result": "updated" })))
 }
 

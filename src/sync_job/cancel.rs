@@ -12,9 +12,10 @@ use super::transition::{
     cancel_table, cancel_transition, CancelTransition, CANCELATION_REQUESTED_AT, STATUS,
 };
 use super::SyncJobs;
-use crate::cluster::Reply;
+use crate::cluster::{Forwarded, Reply};
 use crate::config::UpdateStrategy;
 use crate::error::{ApiError, ErrorType};
+use crate::forward_headers;
 
 /// Reads the job's status inside Elasticsearch and applies the row of the cancel table
 /// (`params.transitions`) for it; a status without a row leaves the document untouched (`noop`),
@@ -46,11 +47,21 @@ impl From<ApiError> for ScriptFailure {
 impl SyncJobs {
     /// Cancels the job: 200 when the transition was written, otherwise the error Elasticsearch
     /// would answer with. The document is either changed by exactly one transition or not at all.
-    pub async fn cancel_connector_sync_job(&self, connector_sync_job_id: &str) -> Result<(), ApiError> {
+    pub async fn cancel_connector_sync_job(
+        &self,
+        connector_sync_job_id: &str,
+        forwarded: &Forwarded,
+    ) -> Result<(), ApiError> {
         let now = request_stamp();
         match self.strategy {
-            UpdateStrategy::Optimistic => self.cancel_optimistically(connector_sync_job_id, &now).await,
-            UpdateStrategy::Script => match self.cancel_with_script(connector_sync_job_id, &now).await {
+            UpdateStrategy::Optimistic => {
+                self.cancel_optimistically(connector_sync_job_id, &now, forwarded)
+                    .await
+            }
+            UpdateStrategy::Script => match self
+                .cancel_with_script(connector_sync_job_id, &now, forwarded)
+                .await
+            {
                 Ok(()) => Ok(()),
                 Err(ScriptFailure::Api(err)) => Err(err),
                 Err(ScriptFailure::Unavailable(reply)) => {
@@ -63,27 +74,38 @@ impl SyncJobs {
                 }
             },
             UpdateStrategy::Auto if self.scripts_unavailable.load(Ordering::Relaxed) => {
-                self.cancel_optimistically(connector_sync_job_id, &now).await
+                self.cancel_optimistically(connector_sync_job_id, &now, forwarded)
+                    .await
             }
-            UpdateStrategy::Auto => match self.cancel_with_script(connector_sync_job_id, &now).await {
+            UpdateStrategy::Auto => match self
+                .cancel_with_script(connector_sync_job_id, &now, forwarded)
+                .await
+            {
                 Ok(()) => Ok(()),
                 Err(ScriptFailure::Api(err)) => Err(err),
                 Err(ScriptFailure::Unavailable(reply)) => {
                     if !self.scripts_unavailable.swap(true, Ordering::Relaxed) {
+                        self.cluster.metrics().set_strategy("optimistic");
                         log::warn!(
                             "the cluster cannot run the cancel script ({}); switching to optimistic \
                              concurrency (realtime get, then a write guarded by if_seq_no/if_primary_term)",
                             script_error_reason(&reply.body)
                         );
                     }
-                    self.cancel_optimistically(connector_sync_job_id, &now).await
+                    self.cancel_optimistically(connector_sync_job_id, &now, forwarded)
+                        .await
                 }
             },
         }
     }
 
     /// One scripted update: the transition is decided and written inside Elasticsearch.
-    async fn cancel_with_script(&self, connector_sync_job_id: &str, now: &str) -> Result<(), ScriptFailure> {
+    async fn cancel_with_script(
+        &self,
+        connector_sync_job_id: &str,
+        now: &str,
+        forwarded: &Forwarded,
+    ) -> Result<(), ScriptFailure> {
         let body = json!({
             "script": {
                 "lang": "painless",
@@ -93,18 +115,20 @@ impl SyncJobs {
         });
         let reply = self
             .cluster
-            .send(|client| {
+            .send("update", |client| {
                 let body = body.clone();
                 async move {
-                    client
-                        .update(UpdateParts::IndexId(&self.index, connector_sync_job_id))
-                        .refresh(self.refresh.into())
-                        .require_alias(true)
-                        .retry_on_conflict(i64::from(self.conflict_retries))
-                        ._source(&[STATUS, CANCELATION_REQUESTED_AT])
-                        .body(body)
-                        .send()
-                        .await
+                    forward_headers!(
+                        client.update(UpdateParts::IndexId(&self.index, connector_sync_job_id)),
+                        forwarded
+                    )
+                    .refresh(self.refresh.into())
+                    .require_alias(true)
+                    .retry_on_conflict(i64::from(self.conflict_retries))
+                    ._source(&[STATUS, CANCELATION_REQUESTED_AT])
+                    .body(body)
+                    .send()
+                    .await
                 }
             })
             .await?;
@@ -134,17 +158,24 @@ impl SyncJobs {
 
     /// Realtime GET, the transition decided here, then a partial-document update that only
     /// applies if nobody wrote the document since it was read; retried on conflict.
-    async fn cancel_optimistically(&self, connector_sync_job_id: &str, now: &str) -> Result<(), ApiError> {
+    async fn cancel_optimistically(
+        &self,
+        connector_sync_job_id: &str,
+        now: &str,
+        forwarded: &Forwarded,
+    ) -> Result<(), ApiError> {
         for _attempt in 0..=self.conflict_retries {
             let read = self
                 .cluster
-                .send(|client| async move {
-                    client
-                        .get(GetParts::IndexId(&self.index, connector_sync_job_id))
-                        .realtime(true)
-                        ._source(&[STATUS, CANCELATION_REQUESTED_AT])
-                        .send()
-                        .await
+                .send("get", |client| async move {
+                    forward_headers!(
+                        client.get(GetParts::IndexId(&self.index, connector_sync_job_id)),
+                        forwarded
+                    )
+                    .realtime(true)
+                    ._source(&[STATUS, CANCELATION_REQUESTED_AT])
+                    .send()
+                    .await
                 })
                 .await?;
             match read.status {
@@ -164,11 +195,11 @@ impl SyncJobs {
             let doc = Value::Object(transition.partial_document(now));
             let write = self
                 .cluster
-                .send(|client| {
+                .send("update", |client| {
                     let body = json!({ "doc": doc });
                     async move {
-                        client
-                            .update(UpdateParts::IndexId(&self.index, connector_sync_job_id))
+                        let update = client.update(UpdateParts::IndexId(&self.index, connector_sync_job_id));
+                        forward_headers!(update, forwarded)
                             .if_seq_no(seq_no)
                             .if_primary_term(primary_term)
                             .refresh(self.refresh.into())

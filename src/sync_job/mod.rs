@@ -24,6 +24,10 @@ pub struct SyncJobs {
 
 impl SyncJobs {
     pub fn new(cluster: Cluster, settings: &Settings) -> Self {
+        cluster.metrics().set_strategy(match settings.update_strategy {
+            UpdateStrategy::Optimistic => "optimistic",
+            UpdateStrategy::Auto | UpdateStrategy::Script => "script",
+        });
         Self {
             cluster,
             index: settings.index.clone(),

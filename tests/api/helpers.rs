@@ -2,7 +2,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Once;
 use std::time::Duration;
 
-use connector_sync_proxy::config::{Refresh, Settings, UpdateStrategy};
+use connector_sync_proxy::config::{LogFormat, Refresh, Settings, TlsVerification, UpdateStrategy};
 use connector_sync_proxy::startup::Application;
 use serde_json::{json, Value};
 
@@ -177,6 +177,9 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)
         conflict_retries: 10,
         client_timeout: Duration::from_secs(5),
         shutdown_grace: Duration::from_secs(30),
+        credentials: None,
+        tls: TlsVerification::Verify { extra_ca: None },
+        log_format: LogFormat::Plain,
     };
     adjust(&mut settings);
     let application = Application::build(settings).expect("the service did not start");

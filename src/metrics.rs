@@ -1,0 +1,126 @@
+//! Prometheus metrics, served at `/-/metrics`.
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+};
+
+const LATENCY_BUCKETS: [f64; 14] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    request_seconds: HistogramVec,
+    upstream_seconds: HistogramVec,
+    upstream_errors: IntCounterVec,
+    strategy: IntGaugeVec,
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let registry = Registry::new_custom(Some("connector_sync_proxy".to_owned()), None)
+            .expect("a valid metric prefix");
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "http_requests_total",
+                "Requests answered, by route and HTTP status",
+            ),
+            &["route", "status"],
+        )
+        .unwrap();
+        let request_seconds = HistogramVec::new(
+            HistogramOpts::new(
+                "http_request_duration_seconds",
+                "Time to answer a request, by route",
+            )
+            .buckets(LATENCY_BUCKETS.to_vec()),
+            &["route"],
+        )
+        .unwrap();
+        let upstream_seconds = HistogramVec::new(
+            HistogramOpts::new(
+                "upstream_request_duration_seconds",
+                "Time the cluster took to answer, by operation (get, update, health)",
+            )
+            .buckets(LATENCY_BUCKETS.to_vec()),
+            &["operation"],
+        )
+        .unwrap();
+        let upstream_errors = IntCounterVec::new(
+            Opts::new(
+                "upstream_errors_total",
+                "Requests to the cluster without a usable answer, by kind \
+                 (unreachable, timeout, answer_lost, not_json, server_error)",
+            ),
+            &["kind"],
+        )
+        .unwrap();
+        let strategy = IntGaugeVec::new(
+            Opts::new(
+                "update_strategy",
+                "1 for the update strategy cancels use now (script or optimistic)",
+            ),
+            &["strategy"],
+        )
+        .unwrap();
+        for collector in [
+            Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(request_seconds.clone()),
+            Box::new(upstream_seconds.clone()),
+            Box::new(upstream_errors.clone()),
+            Box::new(strategy.clone()),
+        ] {
+            registry.register(collector).expect("metric names are unique");
+        }
+        Self {
+            registry,
+            requests,
+            request_seconds,
+            upstream_seconds,
+            upstream_errors,
+            strategy,
+        }
+    }
+
+    pub fn observe_request(&self, route: &str, status: u16, seconds: f64) {
+        self.requests
+            .with_label_values(&[route, &status.to_string()])
+            .inc();
+        self.request_seconds.with_label_values(&[route]).observe(seconds);
+    }
+
+    pub fn observe_upstream(&self, operation: &str, seconds: f64) {
+        self.upstream_seconds
+            .with_label_values(&[operation])
+            .observe(seconds);
+    }
+
+    pub fn upstream_error(&self, kind: &str) {
+        self.upstream_errors.with_label_values(&[kind]).inc();
+    }
+
+    /// Records which strategy cancels use from now on.
+    pub fn set_strategy(&self, in_use: &str) {
+        for strategy in ["script", "optimistic"] {
+            self.strategy
+                .with_label_values(&[strategy])
+                .set(i64::from(strategy == in_use));
+        }
+    }
+
+    /// The metrics in Prometheus' text format.
+    pub fn render(&self) -> String {
+        let mut text = Vec::new();
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut text)
+            .expect("metrics encode as text");
+        String::from_utf8(text).expect("the text format is UTF-8")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

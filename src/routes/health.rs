@@ -1,0 +1,32 @@
+//! Liveness, readiness and metrics. Their paths start with `/-/`, which no Elasticsearch API
+//! can use (index names cannot start with `-`).
+
+use actix_web::http::header::ContentType;
+use actix_web::{web, HttpResponse};
+use serde_json::json;
+
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use crate::sync_job::SyncJobs;
+
+/// `GET /-/live`: the process serves requests.
+pub async fn live() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "status": "live" }))
+}
+
+/// `GET /-/ready`: the cluster answers; 503 (or 504) in Elasticsearch's envelope when it does not.
+pub async fn ready(jobs: web::Data<SyncJobs>) -> Result<HttpResponse, ApiError> {
+    jobs.cluster().ping().await?;
+    Ok(HttpResponse::Ok().json(json!({ "status": "ready" })))
+}
+
+/// `GET /-/metrics`: Prometheus' text format.
+pub async fn metrics(metrics: web::Data<Metrics>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(ContentType(
+            "text/plain; version=0.0.4; charset=utf-8"
+                .parse()
+                .expect("a valid media type"),
+        ))
+        .body(metrics.render())
+}
