@@ -29,3 +29,6 @@ if ! "$here/cluster.sh" status >/dev/null 2>&1; then cluster_started=yes; fi
 
 CSP_TEST_ES_URL="http://127.0.0.1:$ES_PORT" CSP_TEST_SCRIPT_URL="http://127.0.0.1:$OPENSEARCH_PORT" \
   cargo test "$@"
+
+# The official Python clients, unmodified, against the service.
+"$here/python-clients.sh"
