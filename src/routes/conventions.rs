@@ -103,7 +103,10 @@ async fn finish(res: HttpResponse, media_type: MediaType, pretty: bool) -> HttpR
         HeaderName::from_static(PRODUCT_HEADER),
         HeaderValue::from_static("Elasticsearch"),
     );
-    headers.insert(CONTENT_TYPE, media_type.header_value());
+    // JSON answers (all but the metrics text) in the media type the client asked for.
+    if is_json || !status.is_success() {
+        headers.insert(CONTENT_TYPE, media_type.header_value());
+    }
     head.set_body(body)
 }
 

@@ -367,6 +367,7 @@ impl Node {
 pub struct ServiceProcess {
     pub child: std::process::Child,
     pub address: String,
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl ServiceProcess {
@@ -383,18 +384,33 @@ impl ServiceProcess {
             .spawn()
             .expect("the service binary did not start");
         let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let address = loop {
             let line = lines
                 .next()
                 .expect("the service exited before listening")
                 .unwrap();
+            log.lock().unwrap().push(line.clone());
             if let Some(rest) = line.split("listening on ").nth(1) {
-                break rest.split(',').next().unwrap().to_owned();
+                break rest.split(&[',', '"'][..]).next().unwrap().to_owned();
             }
         };
-        // Keep draining the log so the child never blocks on a full pipe.
-        std::thread::spawn(move || lines.for_each(drop));
-        Self { child, address }
+        // Keep reading the log so the child never blocks on a full pipe.
+        let kept = log.clone();
+        std::thread::spawn(move || {
+            lines
+                .map_while(Result::ok)
+                .for_each(|line| kept.lock().unwrap().push(line))
+        });
+        Self { child, address, log }
+    }
+
+    /// Stops the service (SIGTERM, then waits) and returns every line it logged.
+    pub fn stop_and_collect_log(&mut self) -> Vec<String> {
+        self.signal("TERM");
+        let _ = self.child.wait();
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        self.log.lock().unwrap().clone()
     }
 
     pub fn pid(&self) -> u32 {

@@ -11,4 +11,5 @@ mod faults;
 mod helpers;
 mod hostile;
 mod lifecycle;
+mod observability;
 mod proxy;

@@ -2,7 +2,7 @@
 //! answers or slow it down. It never answers on the node's behalf.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -17,11 +17,14 @@ pub enum Fault {
     CutAnswer,
     /// Hold each new connection this long before passing bytes.
     Delay(Duration),
+    /// No fault: pass bytes both ways and keep a copy of what the service sent.
+    Record,
 }
 
 pub struct FaultProxy {
     pub url: String,
     cuts: Arc<AtomicUsize>,
+    sent: Arc<Mutex<Vec<u8>>>,
 }
 
 impl FaultProxy {
@@ -34,13 +37,25 @@ impl FaultProxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let cuts = Arc::new(AtomicUsize::new(0));
-        let shared_cuts = cuts.clone();
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let (shared_cuts, shared_sent) = (cuts.clone(), sent.clone());
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
-                tokio::spawn(serve(client, upstream.clone(), fault, shared_cuts.clone()));
+                tokio::spawn(serve(
+                    client,
+                    upstream.clone(),
+                    fault,
+                    shared_cuts.clone(),
+                    shared_sent.clone(),
+                ));
             }
         });
-        Self { url, cuts }
+        Self { url, cuts, sent }
+    }
+
+    /// Everything the service sent through the proxy so far, as text.
+    pub fn sent(&self) -> String {
+        String::from_utf8_lossy(&self.sent.lock().unwrap()).into_owned()
     }
 
     /// How many answers were cut so far.
@@ -49,8 +64,38 @@ impl FaultProxy {
     }
 }
 
-async fn serve(mut client: TcpStream, upstream: String, fault: Fault, cuts: Arc<AtomicUsize>) {
+async fn serve(
+    mut client: TcpStream,
+    upstream: String,
+    fault: Fault,
+    cuts: Arc<AtomicUsize>,
+    sent: Arc<Mutex<Vec<u8>>>,
+) {
     match fault {
+        Fault::Record => {
+            let Ok(mut node) = TcpStream::connect(&upstream).await else {
+                return;
+            };
+            let (mut node_read, mut node_write) = node.split();
+            let (mut client_read, mut client_write) = client.split();
+            let forward = async {
+                let mut buf = [0u8; 8192];
+                while let Ok(read) = client_read.read(&mut buf).await {
+                    if read == 0 {
+                        break;
+                    }
+                    sent.lock().unwrap().extend_from_slice(&buf[..read]);
+                    if node_write.write_all(&buf[..read]).await.is_err() {
+                        break;
+                    }
+                }
+            };
+            let back = tokio::io::copy(&mut node_read, &mut client_write);
+            tokio::select! {
+                _ = forward => {}
+                _ = back => {}
+            }
+        }
         Fault::Hang => {
             let mut sink = [0u8; 4096];
             while matches!(client.read(&mut sink).await, Ok(n) if n > 0) {}

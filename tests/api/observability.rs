@@ -1,0 +1,176 @@
+//! What operators and tracing see: forwarded headers, health, readiness, metrics, JSON logs.
+
+use serde_json::Value;
+
+use crate::helpers::{job, spawn_app, spawn_app_with, unique_id, Node, ServiceProcess, BOTH, ELASTICSEARCH};
+use crate::proxy::{Fault, FaultProxy};
+
+#[tokio::test]
+async fn opaque_id_trace_context_and_credentials_go_on_to_the_cluster() {
+    for backend in BOTH {
+        let node = Node::connect(&backend).await;
+        let proxy = FaultProxy::start(&node.url, Fault::Record).await;
+        let app = spawn_app_with(backend, |settings| {
+            settings.es_urls = vec![proxy.url.parse().unwrap()]
+        })
+        .await;
+        let id = unique_id("forward");
+        node.seed(&id, job("in_progress")).await;
+        let traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+
+        let response = app
+            .http
+            .put(app.cancel_url(&id))
+            .header("x-opaque-id", "opaque-42")
+            .header("traceparent", traceparent)
+            .header("authorization", "Basic dXNlcjpwYXNz")
+            .send()
+            .await
+            .unwrap();
+
+        assert_eq!(response.status(), 200, "{}", backend.name);
+        assert_eq!(response.headers()["x-opaque-id"], "opaque-42", "echoed");
+        let sent = proxy.sent().to_ascii_lowercase();
+        assert!(
+            sent.contains("x-opaque-id: opaque-42"),
+            "{}: {sent}",
+            backend.name
+        );
+        assert!(sent.contains(&format!("traceparent: {traceparent}")), "{sent}");
+        assert!(sent.contains("authorization: basic dxnlcjpwyxnz"), "{sent}");
+    }
+}
+
+#[tokio::test]
+async fn without_credentials_of_its_own_a_request_sends_none() {
+    let node = Node::connect(&ELASTICSEARCH).await;
+    let proxy = FaultProxy::start(&node.url, Fault::Record).await;
+    let app = spawn_app_with(ELASTICSEARCH, |settings| {
+        settings.es_urls = vec![proxy.url.parse().unwrap()]
+    })
+    .await;
+    let id = unique_id("no-credentials");
+    node.seed(&id, job("in_progress")).await;
+
+    assert_eq!(app.cancel(&id).await.status(), 200);
+
+    assert!(
+        !proxy.sent().to_ascii_lowercase().contains("authorization:"),
+        "{}",
+        proxy.sent()
+    );
+}
+
+#[tokio::test]
+async fn liveness_and_readiness_follow_the_process_and_the_cluster() {
+    let app = spawn_app(ELASTICSEARCH).await;
+    for (path, expected) in [("/-/live", "live"), ("/-/ready", "ready")] {
+        let response = app
+            .http
+            .get(format!("{}{path}", app.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        assert_eq!(response.json::<Value>().await.unwrap()["status"], expected);
+    }
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let nowhere = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let cut_off = spawn_app_with(ELASTICSEARCH, |settings| {
+        settings.es_urls = vec![nowhere.parse().unwrap()]
+    })
+    .await;
+    let live = cut_off
+        .http
+        .get(format!("{}/-/live", cut_off.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(live.status(), 200, "alive without a cluster");
+    let ready = cut_off
+        .http
+        .get(format!("{}/-/ready", cut_off.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 503, "not ready without a cluster");
+    assert_eq!(
+        ready.json::<Value>().await.unwrap()["error"]["type"],
+        "cluster_unavailable_exception"
+    );
+}
+
+#[tokio::test]
+async fn metrics_count_requests_upstream_calls_and_the_strategy() {
+    let app = spawn_app(ELASTICSEARCH).await;
+    let id = unique_id("metrics");
+    app.node.seed(&id, job("in_progress")).await;
+    assert_eq!(app.cancel(&id).await.status(), 200);
+    assert_eq!(app.cancel(&id).await.status(), 400);
+    assert_eq!(app.cancel("no-such-job").await.status(), 404);
+
+    let response = app
+        .http
+        .get(format!("{}/-/metrics", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    let text = response.text().await.unwrap();
+    for line in [
+        r#"connector_sync_proxy_http_requests_total{route="cancel_connector_sync_job",status="200"} 1"#,
+        r#"connector_sync_proxy_http_requests_total{route="cancel_connector_sync_job",status="400"} 1"#,
+        r#"connector_sync_proxy_http_requests_total{route="cancel_connector_sync_job",status="404"} 1"#,
+        r#"connector_sync_proxy_update_strategy{strategy="optimistic"} 1"#,
+        r#"connector_sync_proxy_update_strategy{strategy="script"} 0"#,
+    ] {
+        assert!(text.contains(line), "missing {line} in\n{text}");
+    }
+    assert!(
+        text.contains(r#"connector_sync_proxy_upstream_request_duration_seconds_count{operation="get"} 3"#),
+        "{text}"
+    );
+    assert!(
+        text.contains("connector_sync_proxy_http_request_duration_seconds_bucket"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn json_logs_carry_one_object_per_request() {
+    let node = Node::connect(&ELASTICSEARCH).await;
+    let mut service = ServiceProcess::start(&["--es-url", &node.url, "--log-format", "json"]);
+    let http = reqwest::Client::new();
+    let response = http
+        .put(format!(
+            "{}/_connector/_sync_job/no-such-job/_cancel",
+            service.address
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+
+    let lines = service.stop_and_collect_log();
+    let request = lines
+        .iter()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .find(|line| line["target"] == "connector_sync_proxy::request")
+        .unwrap_or_else(|| panic!("no JSON request line in {lines:?}"));
+    assert_eq!(request["method"], "PUT");
+    assert_eq!(request["path"], "/_connector/_sync_job/no-such-job/_cancel");
+    assert_eq!(request["status"], 404);
+    assert!(request["latency_ms"].is_number());
+    assert!(
+        lines
+            .iter()
+            .all(|line| serde_json::from_str::<Value>(line).is_ok()),
+        "a line is not JSON: {lines:?}"
+    );
+}
