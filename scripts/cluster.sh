@@ -11,6 +11,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
+# The cluster always runs the pinned version, whatever version a matrix run gives single nodes.
+ES_VERSION="${CSP_CLUSTER_ES_VERSION:-$ES_PINNED_VERSION}"
 
 first_port=${CSP_CLUSTER_PORT:-9210}
 nodes=(0 1 2)

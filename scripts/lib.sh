@@ -2,7 +2,8 @@
 # Every pinned version lives here and only here.
 
 # Newest Elasticsearch integ-test-zip that runs on this machine's JDKs (needs Java 21+).
-ES_VERSION="${CSP_ES_VERSION:-9.5.4}"
+ES_PINNED_VERSION=9.5.4
+ES_VERSION="${CSP_ES_VERSION:-$ES_PINNED_VERSION}"
 # OpenSearch runs the scripted (Painless) path: Elasticsearch's lang-painless module is not
 # published to Maven Central, OpenSearch's is. 2.x runs on Java 11-21.
 OPENSEARCH_VERSION="${CSP_OPENSEARCH_VERSION:-2.19.6}"
@@ -45,6 +46,19 @@ find_jdk() {
     fi
   done
   return 1
+}
+
+# The JDK versions an Elasticsearch version runs on: 9.x needs 21 or later; 8.x runs on 17 to 24.
+es_jdk_range() {
+  case "$ES_VERSION" in
+    8.*) echo "17 24" ;;
+    *) echo "21 99" ;;
+  esac
+}
+
+es_jdk() {
+  # shellcheck disable=SC2046
+  find_jdk $(es_jdk_range)
 }
 
 # Copies a Maven artifact (GROUP:ARTIFACT:VERSION[:TYPE]) into directory $2.
@@ -116,7 +130,7 @@ launch_node() {
   local common=(-E network.host=127.0.0.1 -E "path.data=$run/data" -E "path.logs=$run/logs"
     -E cluster.routing.allocation.disk.threshold_enabled=false)
   if [ "$kind" = elasticsearch ]; then
-    jdk=$(find_jdk 21 99) || die "Elasticsearch $ES_VERSION needs a JDK 21 or later (none found under /usr/lib/jvm; set JAVA_HOME)"
+    jdk=$(es_jdk) || die "Elasticsearch $ES_VERSION needs a JDK $(es_jdk_range | tr ' ' '-') (none found under /usr/lib/jvm; set JAVA_HOME)"
     as_node_user env ES_JAVA_HOME="$jdk" ES_PATH_CONF="$run/config" ES_TMPDIR="$run/tmp" \
       ES_JAVA_OPTS="-Xms512m -Xmx512m" \
       "$home/bin/elasticsearch" -d -p "$run/pid" -E xpack.security.enabled=false "${common[@]}" "$@" \

@@ -99,7 +99,8 @@ pub struct Reply {
     pub status: u16,
     pub body: Value,
     pub retry_after: Option<String>,
-    pub www_authenticate: Option<String>,
+    /// Every challenge the cluster sent (a secured cluster sends one header per scheme).
+    pub www_authenticate: Vec<String>,
 }
 
 impl Cluster {
@@ -317,7 +318,13 @@ async fn read_reply(response: Response) -> Result<Reply, Failure> {
             .map(str::to_owned)
     };
     let retry_after = header("retry-after");
-    let www_authenticate = header("www-authenticate");
+    let www_authenticate = response
+        .headers()
+        .get_all("www-authenticate")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .map(str::to_owned)
+        .collect();
     let text = response.text().await.map_err(Failure::from_client)?;
     match serde_json::from_str(&text) {
         Ok(body) => Ok(Reply {
@@ -368,12 +375,17 @@ impl Reply {
                     body: self.body,
                     headers: Vec::new(),
                 };
-                let passed = [
-                    (RETRY_AFTER, self.retry_after),
-                    (WWW_AUTHENTICATE, self.www_authenticate),
-                ];
+                let passed = self
+                    .retry_after
+                    .into_iter()
+                    .map(|value| (RETRY_AFTER, value))
+                    .chain(
+                        self.www_authenticate
+                            .into_iter()
+                            .map(|value| (WWW_AUTHENTICATE, value)),
+                    );
                 for (name, value) in passed {
-                    if let Some(value) = value.and_then(|value| HeaderValue::from_str(&value).ok()) {
+                    if let Ok(value) = HeaderValue::from_str(&value) {
                         err = err.with_header(name, value);
                     }
                 }

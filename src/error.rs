@@ -166,7 +166,7 @@ impl ResponseError for ApiError {
             Self::Own { headers, .. } | Self::Upstream { headers, .. } => headers,
         };
         for (name, value) in headers {
-            response.insert_header((name.clone(), value.clone()));
+            response.append_header((name.clone(), value.clone()));
         }
         response.json(self.body())
     }
