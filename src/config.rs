@@ -75,6 +75,7 @@ pub struct Opt {
     #[arg(
         long = "es-url",
         env = "CONNECTOR_SYNC_PROXY_ES_URL",
+        hide_env_values = true,
         value_name = "URL",
         value_delimiter = ','
     )]

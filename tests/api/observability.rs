@@ -174,3 +174,38 @@ async fn json_logs_carry_one_object_per_request() {
         "a line is not JSON: {lines:?}"
     );
 }
+
+#[test]
+fn secrets_stay_out_of_help_and_logs() {
+    let binary = env!("CARGO_BIN_EXE_connector-sync-proxy");
+    let help = std::process::Command::new(binary)
+        .arg("--help")
+        .env("CONNECTOR_SYNC_PROXY_ES_URL", "http://svc:topsecret@127.0.0.1:1")
+        .env("CONNECTOR_SYNC_PROXY_ES_USERNAME", "svc")
+        .env("CONNECTOR_SYNC_PROXY_ES_PASSWORD", "topsecret")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("--es-url"), "{help}");
+    assert!(!help.contains("topsecret"), "{help}");
+
+    // The service starts (nothing listens at port 1, which is fine for this) and logs its cluster.
+    let mut service = std::process::Command::new(binary)
+        .args(["--listen", "127.0.0.1:0"])
+        .env("CONNECTOR_SYNC_PROXY_ES_URL", "http://svc:topsecret@127.0.0.1:1")
+        .env("CONNECTOR_SYNC_PROXY_ES_USERNAME", "svc")
+        .env("CONNECTOR_SYNC_PROXY_ES_PASSWORD", "topsecret")
+        .env("RUST_LOG", "debug")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut startup = String::new();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(service.stderr.take().unwrap()));
+    while !startup.contains("listening on") {
+        startup = lines.next().expect("a startup line").unwrap();
+        assert!(!startup.contains("topsecret"), "{startup}");
+    }
+    assert!(startup.contains("http://127.0.0.1:1/"), "{startup}");
+    service.kill().unwrap();
+    service.wait().unwrap();
+}
