@@ -8,8 +8,9 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 url=${1:-http://127.0.0.1:$ES_PORT}
 concrete="$SYNC_JOBS_INDEX-v1"
+mapfile -t opts < <(curl_opts)
 
-if curl -fsS -m 10 -o /dev/null "$url/$SYNC_JOBS_INDEX?expand_wildcards=all" 2>/dev/null; then
+if curl -fsS -m 10 "${opts[@]}" -o /dev/null "$url/$SYNC_JOBS_INDEX?expand_wildcards=all" 2>/dev/null; then
   exit 0
 fi
 body=$(cat <<JSON
@@ -38,7 +39,7 @@ body=$(cat <<JSON
 }
 JSON
 )
-out=$(curl -sS -m 30 -X PUT "$url/$concrete?wait_for_active_shards=1" -H 'Content-Type: application/json' -d "$body")
+out=$(curl -sS -m 30 "${opts[@]}" -X PUT "$url/$concrete?wait_for_active_shards=1" -H 'Content-Type: application/json' -d "$body")
 case "$out" in
   *'"acknowledged":true'*) log "created $concrete with alias $SYNC_JOBS_INDEX at $url" ;;
   *resource_already_exists_exception*) ;;

@@ -100,9 +100,18 @@ node_pid() {
   [ -f "$1/pid" ] && pid=$(cat "$1/pid") && [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && printf '%s\n' "$pid"
 }
 
+# Extra curl options for secured nodes (CA file, credentials), word-split: CSP_CURL_OPTS.
+curl_opts() {
+  # shellcheck disable=SC2206
+  local opts=(${CSP_CURL_OPTS:-})
+  printf '%s\n' "${opts[@]}"
+}
+
 # Whether the cluster behind URL $1 answers and is at least yellow.
 node_healthy() {
-  curl -fsS -m 2 "$1/_cluster/health?wait_for_status=yellow&timeout=1s" >/dev/null 2>&1
+  local opts
+  mapfile -t opts < <(curl_opts)
+  curl -fsS -m 2 "${opts[@]}" "$1/_cluster/health?wait_for_status=yellow&timeout=1s" >/dev/null 2>&1
 }
 
 # Makes a fresh directory $2 for a node of kind $1: its own config, data, logs and temp files,

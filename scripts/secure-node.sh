@@ -104,58 +104,8 @@ launch_secure_node() {
     >"$run/stdout.log" 2>&1 || { tail -n 40 "$run/stdout.log" >&2; die "elasticsearch did not start"; }
 }
 
-# Waits until the node answers healthy over HTTPS as elastic (at most 180 s).
-wait_secure_node() {
-  local waited=0
-  until secure_healthy; do
-    # the pid file appears a moment after the launcher returns; a pid without a process means it died
-    if [ "$waited" -ge 180 ] || { [ -f "$run/pid" ] && ! node_pid "$run" >/dev/null; }; then
-      tail -n 40 "$run/logs/"*.log "$run/stdout.log" 2>/dev/null >&2 || true
-      die "the secure node at $url did not become healthy"
-    fi
-    sleep 1
-    waited=$((waited + 1))
-  done
-  log "healthy at $url after ${waited}s"
-}
-
-# Same index as scripts/create-index.sh (which cannot send credentials): hidden concrete index
-# behind a hidden alias, dynamic mapping off. An existing index is left alone.
-ensure_index() {
-  local concrete="$SYNC_JOBS_INDEX-v1" out
-  if ecurl -f -o /dev/null "$url/$SYNC_JOBS_INDEX?expand_wildcards=all" 2>/dev/null; then
-    return 0
-  fi
-  out=$(ecurl -X PUT "$url/$concrete?wait_for_active_shards=1" -H 'Content-Type: application/json' -d @- <<JSON
-{
-  "settings": { "index": { "hidden": true, "number_of_shards": 1, "auto_expand_replicas": "0-1" } },
-  "aliases": { "$SYNC_JOBS_INDEX": { "is_hidden": true } },
-  "mappings": {
-    "dynamic": false,
-    "properties": {
-      "status": { "type": "keyword" },
-      "cancelation_requested_at": { "type": "date" },
-      "canceled_at": { "type": "date" },
-      "completed_at": { "type": "date" },
-      "started_at": { "type": "date" },
-      "created_at": { "type": "date" },
-      "last_seen": { "type": "date" },
-      "job_type": { "type": "keyword" },
-      "trigger_method": { "type": "keyword" },
-      "worker_hostname": { "type": "keyword" },
-      "error": { "type": "keyword" },
-      "connector": { "properties": { "id": { "type": "keyword" } } }
-    }
-  }
-}
-JSON
-  )
-  case "$out" in
-    *'"acknowledged":true'*) log "created $concrete with alias $SYNC_JOBS_INDEX at $url" ;;
-    *resource_already_exists_exception*) ;;
-    *) die "could not create $concrete at $url: $out" ;;
-  esac
-}
+# curl options that reach the node as elastic, for the shared helpers and create-index.sh.
+export CSP_CURL_OPTS="--cacert $node_ca -u elastic:$password"
 
 # The roles and users live in files under the node's config directory (roles.yml and the file
 # realm), not in the .security index: that index's mapping needs the analysis-common module, which
@@ -268,13 +218,13 @@ start() {
     ensure_roles_and_users
     log "starting secure elasticsearch $ES_VERSION at $url"
     launch_secure_node
-    wait_secure_node
+    wait_node "$run" "$url"
   fi
   # a copy of the CA anyone can read, refreshed on every start
   cp "$node_ca" "$ca_copy.tmp" && chmod 644 "$ca_copy.tmp" && mv -f "$ca_copy.tmp" "$ca_copy"
   [ "$fresh" = 1 ] || ensure_roles_and_users running
   wait_users
-  ensure_index
+  "$here/create-index.sh" "$url"
   smoke_check
   echo "secure elasticsearch running at $url"
   echo "CA certificate: $ca_copy"

@@ -46,32 +46,8 @@ async fn connect(url: &str) -> Node {
     }
 }
 
-/// Which of the nodes (by index in `urls`) hold a copy of the jobs shard.
-async fn shard_holders(node: &Node, urls: &[String]) -> Vec<usize> {
-    let shards: Value = node
-        .http
-        .get(format!(
-            "{}/_cat/shards/.elastic-connectors-sync-jobs-v1?format=json&h=node,prirep,state",
-            node.url
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let mut holders: Vec<usize> = shards
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|shard| shard["node"].as_str()?.strip_prefix("cluster-")?.parse().ok())
-        .filter(|n: &usize| *n < urls.len())
-        .collect();
-    holders.sort();
-    holders
-}
-
-async fn primary_holder(node: &Node) -> usize {
+/// The nodes (by number) holding a copy of the jobs shard, the primary's first.
+async fn shard_copies(node: &Node) -> Vec<usize> {
     let shards: Value = node
         .http
         .get(format!(
@@ -84,13 +60,21 @@ async fn primary_holder(node: &Node) -> usize {
         .json()
         .await
         .unwrap();
-    shards
+    let mut copies: Vec<(bool, usize)> = shards
         .as_array()
         .unwrap()
         .iter()
-        .find(|shard| shard["prirep"] == "p")
-        .and_then(|shard| shard["node"].as_str()?.strip_prefix("cluster-")?.parse().ok())
-        .expect("a started primary")
+        .filter_map(|shard| {
+            let number = shard["node"].as_str()?.strip_prefix("cluster-")?.parse().ok()?;
+            Some((shard["prirep"] != "p", number))
+        })
+        .collect();
+    copies.sort();
+    assert!(
+        copies.first().is_some_and(|(replica, _)| !replica),
+        "no started primary: {shards}"
+    );
+    copies.into_iter().map(|(_, number)| number).collect()
 }
 
 async fn app_for(urls: &[&String], timeout: Duration) -> TestApp {
@@ -133,7 +117,7 @@ async fn the_service_rides_out_nodes_dying_stopping_and_hanging() {
 
 async fn a_node_killed_under_load_leaves_every_cancel_succeeding(urls: &[String]) {
     let first = connect(&urls[0]).await;
-    let victim = primary_holder(&first).await;
+    let victim = shard_copies(&first).await[0];
     let survivor = connect(&urls[(victim + 1) % 3]).await;
     let ids = fresh_jobs(&survivor, "kill", 240).await;
     let app = app_for(&urls.iter().collect::<Vec<_>>(), Duration::from_secs(30)).await;
@@ -212,7 +196,7 @@ async fn a_stopped_node_is_answered_503_and_serves_again_once_healthy(urls: &[St
 
 async fn a_hanging_node_costs_its_requests_the_timeout_and_nothing_more(urls: &[String]) {
     let first = connect(&urls[0]).await;
-    let holders = shard_holders(&first, urls).await;
+    let holders = shard_copies(&first).await;
     // The node without a copy of the shard: hanging it does not stall the cluster's writes.
     let hanging = (0..3)
         .find(|n| !holders.contains(n))
