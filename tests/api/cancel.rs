@@ -267,17 +267,9 @@ async fn with_refresh_true_or_wait_for_search_sees_the_cancel_at_once() {
 
             assert_eq!(app.cancel(&id).await.status(), 200);
 
-            let search: Value = app
-                .node
-                .http
-                .post(format!("{}/{INDEX}/_search", app.node.url))
-                .json(&json!({"query": {"ids": {"values": [id]}}, "_source": ["status"]}))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let query = json!({"query": {"ids": {"values": [id]}}, "_source": ["status"]});
+            let path = format!("/{INDEX}/_search");
+            let search = app.node.call(reqwest::Method::POST, &path, Some(&query)).await;
             let seen = &search["hits"]["hits"][0]["_source"]["status"];
             assert_eq!(
                 seen, "canceling",

@@ -48,18 +48,8 @@ async fn connect(url: &str) -> Node {
 
 /// The nodes (by number) holding a copy of the jobs shard, the primary's first.
 async fn shard_copies(node: &Node) -> Vec<usize> {
-    let shards: Value = node
-        .http
-        .get(format!(
-            "{}/_cat/shards/.elastic-connectors-sync-jobs-v1?format=json&h=node,prirep",
-            node.url
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let path = "/_cat/shards/.elastic-connectors-sync-jobs-v1?format=json&h=node,prirep";
+    let shards = node.call(reqwest::Method::GET, path, None).await;
     let mut copies: Vec<(bool, usize)> = shards
         .as_array()
         .unwrap()

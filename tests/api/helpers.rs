@@ -277,6 +277,20 @@ pub async fn raw_exchange(app: &TestApp, request: &[u8]) -> (u16, String, Value)
 }
 
 impl Node {
+    /// Sends a JSON request to the node and returns its JSON answer, failing the test with the
+    /// answer unless the node took the request.
+    pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> Value {
+        let mut request = self.http.request(method.clone(), format!("{}{path}", self.url));
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let answer = response.text().await.unwrap();
+        assert!(status.is_success(), "{method} {path} answered {status}: {answer}");
+        serde_json::from_str(&answer).unwrap_or(Value::Null)
+    }
+
     /// A jobs index of its own (`{alias}-v1` behind `alias`), for tests that change index
     /// settings or compare the whole index before and after.
     pub async fn create_jobs_index(&self, alias: &str, settings: Value) {
@@ -285,33 +299,21 @@ impl Node {
             "aliases": {alias: {}},
             "mappings": {"dynamic": false, "properties": {"status": {"type": "keyword"}}},
         });
-        let response = self
-            .http
-            .put(format!("{}/{alias}-v1?wait_for_active_shards=0", self.url))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert!(
-            response.status().is_success(),
-            "creating {alias}: {}",
-            response.text().await.unwrap()
-        );
+        self.call(
+            reqwest::Method::PUT,
+            &format!("/{alias}-v1?wait_for_active_shards=0"),
+            Some(&body),
+        )
+        .await;
     }
 
     pub async fn put_index_settings(&self, alias: &str, settings: Value) {
-        let response = self
-            .http
-            .put(format!("{}/{alias}/_settings", self.url))
-            .json(&settings)
-            .send()
-            .await
-            .unwrap();
-        assert!(
-            response.status().is_success(),
-            "settings of {alias}: {}",
-            response.text().await.unwrap()
-        );
+        self.call(
+            reqwest::Method::PUT,
+            &format!("/{alias}/_settings"),
+            Some(&settings),
+        )
+        .await;
     }
 
     pub async fn delete_index(&self, alias: &str) {
@@ -320,16 +322,9 @@ impl Node {
 
     /// Every document of an index with its sequence number, sorted by id.
     pub async fn snapshot(&self, index: &str) -> Vec<(String, Stored)> {
-        let body: Value = self
-            .http
-            .post(format!("{}/{index}/_search?seq_no_primary_term=true", self.url))
-            .json(&json!({"size": 10000, "query": {"match_all": {}}}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let query = json!({"size": 10000, "query": {"match_all": {}}});
+        let path = format!("/{index}/_search?seq_no_primary_term=true");
+        let body = self.call(reqwest::Method::POST, &path, Some(&query)).await;
         let mut docs: Vec<(String, Stored)> = body["hits"]["hits"]
             .as_array()
             .unwrap_or_else(|| panic!("no hits in {body}"))
@@ -348,18 +343,8 @@ impl Node {
 
     /// Seeds a job into a given index.
     pub async fn seed_into(&self, index: &str, id: &str, doc: Value) {
-        let response = self
-            .http
-            .put(format!("{}/{index}/_doc/{}?refresh=true", self.url, encode(id)))
-            .json(&doc)
-            .send()
-            .await
-            .unwrap();
-        assert!(
-            response.status().is_success(),
-            "seeding {id}: {}",
-            response.text().await.unwrap()
-        );
+        let path = format!("/{index}/_doc/{}?refresh=true", encode(id));
+        self.call(reqwest::Method::PUT, &path, Some(&doc)).await;
     }
 }
 
