@@ -54,10 +54,13 @@ struct Config {
     warmup: Duration,
     concurrencies: Vec<usize>,
     refreshes: Vec<&'static str>,
-    /// The highest request rate one variant is expected to reach; every round starts with enough
-    /// unused jobs for all variants to run at this rate for the whole round.
+    /// The highest request rate one variant is expected to reach (raised when a round goes
+    /// faster); every round starts with enough unused jobs for all variants to run at it.
     max_rate: u64,
     service_bin: PathBuf,
+    /// Another build of the service, measured as one more variant: how a change compares with
+    /// the build before it, in the same run.
+    baseline_bin: Option<PathBuf>,
     service_log: String,
     out: PathBuf,
 }
@@ -109,8 +112,9 @@ impl Config {
             warmup: Duration::from_millis(number("CSP_BENCH_WARMUP_MS", 1000)?),
             concurrencies,
             refreshes,
-            max_rate: number("CSP_BENCH_MAX_RATE", 6000)?,
+            max_rate: number("CSP_BENCH_MAX_RATE", 10_000)?,
             service_bin: var("CSP_BENCH_SERVICE_BIN").map_or_else(|| SERVICE_BIN.into(), PathBuf::from),
+            baseline_bin: var("CSP_BENCH_BASELINE_BIN").map(PathBuf::from),
             service_log: var("CSP_BENCH_SERVICE_LOG").unwrap_or_else(|| "info".to_owned()),
             out: var("CSP_BENCH_OUT").map_or_else(|| "target/bench/cancel.md".into(), PathBuf::from),
         })
@@ -122,16 +126,17 @@ enum Variant {
     Service,
     Script,
     TwoStep,
+    Baseline,
     ServiceNotFound,
     ServiceInvalid,
 }
 
 impl Variant {
-    const CANCELS: [Self; 3] = [Self::Service, Self::Script, Self::TwoStep];
-    const ALL: [Self; 5] = [
+    const ALL: [Self; 6] = [
         Self::Service,
         Self::Script,
         Self::TwoStep,
+        Self::Baseline,
         Self::ServiceNotFound,
         Self::ServiceInvalid,
     ];
@@ -141,13 +146,22 @@ impl Variant {
             Self::Service => "(a) service",
             Self::Script => "(b) script to node",
             Self::TwoStep => "(c) two-step to node",
+            Self::Baseline => "(a0) service, baseline build",
             Self::ServiceNotFound => "service 404",
             Self::ServiceInvalid => "service 400",
         }
     }
 
     fn through_service(self) -> bool {
-        matches!(self, Self::Service | Self::ServiceNotFound | Self::ServiceInvalid)
+        !matches!(self, Self::Script | Self::TwoStep)
+    }
+
+    /// Whether each request cancels a fresh job from the pool.
+    fn cancels(self) -> bool {
+        matches!(
+            self,
+            Self::Service | Self::Script | Self::TwoStep | Self::Baseline
+        )
     }
 
     fn index(self) -> usize {
@@ -159,16 +173,24 @@ impl Variant {
 struct Service {
     child: Child,
     url: String,
-    refresh: &'static str,
+    name: String,
+    /// Resident memory right after start, in kB.
+    idle_rss: Option<u64>,
 }
 
 impl Service {
-    fn start(config: &Config, refresh: &'static str, log_dir: &Path) -> anyhow::Result<Self> {
-        let log_path = log_dir.join(format!("service-refresh-{refresh}.log"));
+    fn start(
+        config: &Config,
+        bin: &Path,
+        name: String,
+        refresh: &'static str,
+        log_dir: &Path,
+    ) -> anyhow::Result<Self> {
+        let log_path = log_dir.join(format!("{}.log", name.replace([' ', '='], "-")));
         let log = std::fs::File::create(&log_path)?;
         // The startup line carries the port; `startup=info` keeps it whatever the level asked for.
         let filter = format!("{},connector_sync_proxy::startup=info", config.service_log);
-        let child = Command::new(&config.service_bin)
+        let child = Command::new(bin)
             .args(["--listen", "127.0.0.1:0", "--es-url", &config.node_url])
             .args(["--update-strategy", "script", "--refresh", refresh])
             .env("RUST_LOG", filter)
@@ -176,11 +198,12 @@ impl Service {
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
-            .map_err(|err| anyhow::anyhow!("cannot start {}: {err}", config.service_bin.display()))?;
+            .map_err(|err| anyhow::anyhow!("cannot start {}: {err}", bin.display()))?;
         let mut service = Self {
             child,
             url: String::new(),
-            refresh,
+            name,
+            idle_rss: None,
         };
         let started = Instant::now();
         loop {
@@ -191,6 +214,9 @@ impl Service {
                 .and_then(|rest| rest.split(',').next())
             {
                 service.url = format!("http://{address}");
+                // Let it settle before reading what it holds at rest.
+                std::thread::sleep(Duration::from_millis(200));
+                service.idle_rss = memory_kb(service.pid(), "VmRSS");
                 return Ok(service);
             }
             if let Some(status) = service.child.try_wait()? {
@@ -206,6 +232,48 @@ impl Service {
 
     fn pid(&self) -> u32 {
         self.child.id()
+    }
+}
+
+/// The service processes in front of the node for one refresh setting.
+struct Services {
+    refresh: &'static str,
+    current: Service,
+    baseline: Option<Service>,
+}
+
+impl Services {
+    fn start(config: &Config, refresh: &'static str, log_dir: &Path) -> anyhow::Result<Self> {
+        let name = |build: &str| format!("{build} refresh={refresh}");
+        Ok(Self {
+            refresh,
+            current: Service::start(config, &config.service_bin, name("service"), refresh, log_dir)?,
+            baseline: match &config.baseline_bin {
+                Some(bin) => Some(Service::start(config, bin, name("baseline"), refresh, log_dir)?),
+                None => None,
+            },
+        })
+    }
+
+    /// The service a variant talks to, if any.
+    fn of(&self, variant: Variant) -> Option<&Service> {
+        match variant {
+            Variant::Script | Variant::TwoStep => None,
+            Variant::Baseline => self.baseline.as_ref(),
+            _ => Some(&self.current),
+        }
+    }
+
+    /// The variants measured in this group.
+    fn variants(&self) -> Vec<Variant> {
+        Variant::ALL
+            .into_iter()
+            .filter(|&variant| match variant {
+                Variant::Baseline => self.baseline.is_some(),
+                Variant::ServiceNotFound | Variant::ServiceInvalid => self.refresh == "true",
+                _ => true,
+            })
+            .collect()
     }
 }
 
@@ -261,6 +329,8 @@ impl Pool {
 struct Node {
     url: String,
     http: reqwest::Client,
+    /// Marks every job this run seeds (as its connector id), so that they can be deleted after.
+    run_id: String,
 }
 
 impl Node {
@@ -280,31 +350,57 @@ impl Node {
                     "status": status,
                     "job_type": "full",
                     "trigger_method": "on_demand",
-                    "connector": {"id": "connector-bench", "index_name": "search-bench"},
+                    "connector": {"id": self.run_id, "index_name": "search-bench"},
                     "created_at": "2026-01-01T00:00:00.000Z",
                     "last_seen": "2026-01-01T00:00:01.000Z",
                     "indexed_document_count": 7,
                 });
                 writeln!(body, "{action}\n{doc}")?;
             }
-            let response = self
-                .http
-                .post(format!("{}/_bulk?refresh=true&require_alias=true", self.url))
-                .header("content-type", "application/x-ndjson")
-                .body(body)
-                .send()
-                .await?;
-            let status = response.status();
-            let answer: Value = response.json().await?;
-            anyhow::ensure!(
-                status.is_success() && answer["errors"] == json!(false),
-                "seeding failed ({status}): {:.1000}",
-                answer.to_string()
-            );
+            self.bulk(body, true).await?;
             start = stop;
         }
         Ok(())
     }
+}
+
+impl Node {
+    /// Deletes the jobs this run seeded, leaving the node as it was found.
+    async fn clean(&self, pool: &Pool) -> anyhow::Result<()> {
+        let canceled = (0..CANCELED_JOBS).map(|n| canceled_id(&self.run_id, n));
+        let jobs = (0..pool.end.load(Ordering::Relaxed)).map(|n| pool.id(n));
+        let ids: Vec<String> = canceled.chain(jobs).collect();
+        for chunk in ids.chunks(BULK_CHUNK as usize) {
+            let mut body = String::new();
+            for id in chunk {
+                writeln!(body, "{}", json!({"delete": {"_index": INDEX, "_id": id}}))?;
+            }
+            self.bulk(body, false).await?;
+        }
+        Ok(())
+    }
+
+    async fn bulk(&self, body: String, refresh: bool) -> anyhow::Result<()> {
+        let response = self
+            .http
+            .post(format!("{}/_bulk?refresh={refresh}&require_alias=true", self.url))
+            .header("content-type", "application/x-ndjson")
+            .body(body)
+            .send()
+            .await?;
+        let status = response.status();
+        let answer: Value = response.json().await?;
+        anyhow::ensure!(
+            status.is_success() && answer["errors"] == json!(false),
+            "bulk request failed ({status}): {:.1000}",
+            answer.to_string()
+        );
+        Ok(())
+    }
+}
+
+fn canceled_id(run_id: &str, n: u64) -> String {
+    format!("canceled-{run_id}-{n}")
 }
 
 /// What the workers of one variant share: the target, one HTTP client (keep-alive) and the jobs.
@@ -323,7 +419,7 @@ impl Target<'_> {
     /// One request (two for `two-step`), checked against the answer it must get.
     async fn request(&self) -> Option<Result<(), String>> {
         Some(match self.variant {
-            Variant::Service => {
+            Variant::Service | Variant::Baseline => {
                 let id = self.pool.id(self.pool.take()?);
                 self.through_service(&id, 200).await
             }
@@ -334,8 +430,7 @@ impl Target<'_> {
             }
             Variant::ServiceInvalid => {
                 let n = self.counter.fetch_add(1, Ordering::Relaxed) % CANCELED_JOBS;
-                self.through_service(&format!("canceled-{}-{n}", self.run), 400)
-                    .await
+                self.through_service(&canceled_id(self.run, n), 400).await
             }
             Variant::Script => {
                 let id = self.pool.id(self.pool.take()?);
@@ -471,7 +566,7 @@ fn memory_kb(pid: u32, field: &str) -> Option<u64> {
 
 /// Resident memory of a service process in kB: after start, at the end, and its peak.
 struct Memory {
-    refresh: &'static str,
+    name: String,
     idle: Option<u64>,
     last: Option<u64>,
     peak: Option<u64>,
@@ -487,9 +582,11 @@ struct Cpu {
 }
 
 impl Cpu {
-    fn sample(service: &Service, node_pid: Option<u32>) -> Self {
+    fn sample(service: Option<&Service>, node_pid: Option<u32>) -> Self {
         Self {
-            service: cpu_seconds(&service.pid().to_string()).unwrap_or(0.0),
+            service: service
+                .and_then(|service| cpu_seconds(&service.pid().to_string()))
+                .unwrap_or(0.0),
             node: node_pid
                 .and_then(|pid| cpu_seconds(&pid.to_string()))
                 .unwrap_or(0.0),
@@ -551,7 +648,8 @@ impl Cell {
 
 /// Runs `concurrency` workers, each sending one request after the other until `duration` is up,
 /// and adds what they measured to `cell`.
-async fn round(target: &Target<'_>, concurrency: usize, duration: Duration, cell: &mut Cell) {
+/// Returns the rate of the round in requests per second.
+async fn round(target: &Target<'_>, concurrency: usize, duration: Duration, cell: &mut Cell) -> f64 {
     let started = Instant::now();
     let deadline = started + duration;
     let workers = (0..concurrency).map(|_| async {
@@ -571,8 +669,11 @@ async fn round(target: &Target<'_>, concurrency: usize, duration: Duration, cell
         (latency, errors)
     });
     let results = futures::future::join_all(workers).await;
-    cell.elapsed += started.elapsed();
+    let elapsed = started.elapsed();
+    cell.elapsed += elapsed;
+    let mut requests = 0;
     for (latency, errors) in results {
+        requests += latency.len();
         cell.requests += latency.len();
         cell.latency.add(&latency).expect("the histogram grows");
         cell.errors += errors.len() as u64;
@@ -580,6 +681,7 @@ async fn round(target: &Target<'_>, concurrency: usize, duration: Duration, cell
             cell.first_error = errors.into_iter().next();
         }
     }
+    requests as f64 / elapsed.as_secs_f64().max(1e-9)
 }
 
 struct Group {
@@ -605,44 +707,60 @@ async fn run(config: Config) -> anyhow::Result<()> {
         .unwrap_or(Path::new("."))
         .to_owned();
     std::fs::create_dir_all(&out_dir)?;
+    // What a plain client sends: no proxy, keep-alive, and no compression (the answers are a
+    // few hundred bytes).
     let client = || {
         reqwest::Client::builder()
             .no_proxy()
+            .no_gzip()
             .timeout(Duration::from_secs(60))
             .build()
     };
     let node = Node {
         url: config.node_url.clone(),
         http: client()?,
+        run_id: format!("bench-{}-{}", std::process::id(), Utc::now().timestamp_millis()),
     };
-    let node_version = node_version(&node).await?;
-    let run_id = format!("bench-{}-{}", std::process::id(), Utc::now().timestamp_millis());
-    eprintln!(
-        "node {} at {}; seeding {CANCELED_JOBS} canceled jobs",
-        node_version, node.url
-    );
-    node.seed(0..CANCELED_JOBS, |n| {
-        (format!("canceled-{run_id}-{n}"), "canceled")
-    })
-    .await?;
     let pool = Pool {
-        prefix: format!("job-{run_id}"),
+        prefix: format!("job-{}", node.run_id),
         next: AtomicU64::new(0),
         end: AtomicU64::new(0),
         exhausted: AtomicBool::new(false),
     };
-    // Enough unused jobs for every cancel variant to run a whole round at the highest rate.
-    let round_stock =
-        config.max_rate * config.round.as_millis().max(1) as u64 / 1000 * Variant::CANCELS.len() as u64;
-    let warmup_stock =
-        config.max_rate * config.warmup.as_millis() as u64 / 1000 * Variant::CANCELS.len() as u64;
+    let measured = measure(&config, &node, &pool, &out_dir, client).await;
+    if let Err(err) = node.clean(&pool).await {
+        eprintln!("{err:#}");
+    }
+    measured
+}
+
+async fn measure(
+    config: &Config,
+    node: &Node,
+    pool: &Pool,
+    out_dir: &Path,
+    client: impl Fn() -> reqwest::Result<reqwest::Client>,
+) -> anyhow::Result<()> {
+    let node_version = node_version(node).await?;
+    let run_id = &node.run_id;
+    eprintln!(
+        "node {} at {}; seeding {CANCELED_JOBS} canceled jobs",
+        node_version, node.url
+    );
+    node.seed(0..CANCELED_JOBS, |n| (canceled_id(run_id, n), "canceled"))
+        .await?;
+    let mut max_rate = config.max_rate as f64;
+    // Enough unused jobs for every cancel variant to run for `duration` at the highest rate.
+    let stock = |max_rate: f64, variants: &[Variant], duration: Duration| {
+        let cancels = variants.iter().filter(|v| v.cancels()).count() as f64;
+        (max_rate * duration.as_secs_f64() * cancels).ceil() as u64
+    };
 
     let services = config
         .refreshes
         .iter()
-        .map(|&refresh| Service::start(&config, refresh, &out_dir))
+        .map(|&refresh| Services::start(config, refresh, out_dir))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let idle_rss: Vec<Option<u64>> = services.iter().map(|s| memory_kb(s.pid(), "VmRSS")).collect();
     // One client per variant, kept for the whole run.
     let clients = Variant::ALL
         .iter()
@@ -652,42 +770,43 @@ async fn run(config: Config) -> anyhow::Result<()> {
 
     let mut groups = Vec::new();
     let bench_started = Instant::now();
-    for service in &services {
-        let variants: &[Variant] = if service.refresh == "true" {
-            &Variant::ALL
-        } else {
-            &Variant::CANCELS
-        };
+    for services in &services {
+        let variants = services.variants();
         let make = |variant: Variant| Target {
             variant,
             http: &clients[variant.index()],
             node: &node.url,
-            service: &service.url,
-            refresh: service.refresh,
-            pool: &pool,
-            run: &run_id,
+            service: services.of(variant).map_or("", |service| service.url.as_str()),
+            refresh: services.refresh,
+            pool,
+            run: run_id,
             counter: &counters[variant.index()],
         };
         if !config.warmup.is_zero() {
-            eprintln!("refresh={}: warming up", service.refresh);
-            pool.refill(&node, warmup_stock).await?;
-            for &variant in variants {
+            eprintln!("refresh={}: warming up", services.refresh);
+            pool.refill(node, stock(max_rate, &variants, config.warmup))
+                .await?;
+            for &variant in &variants {
                 round(&make(variant), 16, config.warmup, &mut Cell::new()).await;
             }
         }
         for &concurrency in &config.concurrencies {
             let mut cells: Vec<(Variant, Cell)> = variants.iter().map(|&v| (v, Cell::new())).collect();
             for r in 0..config.rounds as usize {
-                pool.refill(&node, round_stock).await?;
+                pool.refill(node, stock(max_rate, &variants, config.round))
+                    .await?;
+                // Each round starts with the next variant, so none is always first after seeding.
                 for k in 0..cells.len() {
                     let (variant, cell) = &mut cells[(r + k) % variants.len()];
+                    let service = services.of(*variant);
                     let before = Cpu::sample(service, config.node_pid);
-                    round(&make(*variant), concurrency, config.round, cell).await;
+                    let rate = round(&make(*variant), concurrency, config.round, cell).await;
                     cell.cpu.add(Cpu::sample(service, config.node_pid).since(before));
+                    max_rate = max_rate.max(rate * 1.5);
                 }
             }
             let group = Group {
-                refresh: service.refresh,
+                refresh: services.refresh,
                 concurrency,
                 cells,
             };
@@ -699,15 +818,15 @@ async fn run(config: Config) -> anyhow::Result<()> {
 
     let memory: Vec<Memory> = services
         .iter()
-        .zip(idle_rss)
-        .map(|(service, idle)| Memory {
-            refresh: service.refresh,
-            idle,
+        .flat_map(|services| std::iter::once(&services.current).chain(&services.baseline))
+        .map(|service| Memory {
+            name: service.name.clone(),
+            idle: service.idle_rss,
             last: memory_kb(service.pid(), "VmRSS"),
             peak: memory_kb(service.pid(), "VmHWM"),
         })
         .collect();
-    let report = report(&config, &node_version, &groups, &memory, measured);
+    let report = report(config, &node_version, &groups, &memory, measured);
     std::fs::write(&config.out, &report)?;
     println!("{report}");
     eprintln!("written to {}", config.out.display());
@@ -830,6 +949,31 @@ fn report(
             if faster { "yes" } else { "no" }
         );
     }
+    if groups.iter().any(|group| group.cell(Variant::Baseline).is_some()) {
+        let _ = writeln!(
+            text,
+            "\n## This build against the baseline build\n\nBaseline: {}.\n\n\
+             | refresh | conc. | a/a0 req/s | a/a0 p50 | a − a0 p50 ms | service CPU s/1,000, a | a0 |\n\
+             |---|---:|---:|---:|---:|---:|---:|",
+            config.baseline_bin.as_deref().unwrap_or(Path::new("?")).display()
+        );
+        for group in groups {
+            let (Some(a), Some(a0)) = (group.cell(Variant::Service), group.cell(Variant::Baseline)) else {
+                continue;
+            };
+            let _ = writeln!(
+                text,
+                "| {} | {} | {:.3} | {:.3} | {:+.3} | {:.3} | {:.3} |",
+                group.refresh,
+                group.concurrency,
+                a.throughput() / a0.throughput(),
+                a.ms(0.5) / a0.ms(0.5),
+                a.ms(0.5) - a0.ms(0.5),
+                a.per_1000(a.cpu.service),
+                a0.per_1000(a0.cpu.service)
+            );
+        }
+    }
     let _ = writeln!(
         text,
         "\n## CPU seconds per 1,000 requests\n\nMeasured over each variant's rounds from /proc/PID/stat \
@@ -869,8 +1013,8 @@ fn report(
     for service in memory {
         let _ = writeln!(
             text,
-            "| refresh={} | {} | {} | {} |",
-            service.refresh,
+            "| {} | {} | {} | {} |",
+            service.name,
             mib(service.idle),
             mib(service.last),
             mib(service.peak)
