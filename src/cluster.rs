@@ -5,6 +5,7 @@ use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::Context;
+use elasticsearch::http::headers::{HeaderValue, ACCEPT_ENCODING};
 use elasticsearch::http::response::Response;
 use elasticsearch::http::transport::{SingleNodeConnectionPool, TransportBuilder};
 use elasticsearch::Elasticsearch;
@@ -41,6 +42,10 @@ impl Cluster {
             .zip(settings.redacted_es_urls())
             .map(|(url, shown)| {
                 let transport = TransportBuilder::new(SingleNodeConnectionPool::new(url.clone()))
+                    // The client asks for gzip by default; the answers read here are a few hundred
+                    // bytes, and compressing and inflating each one cost both sides more CPU than
+                    // the bytes saved (docs/benchmarks.md).
+                    .header(ACCEPT_ENCODING, HeaderValue::from_static("identity"))
                     .timeout(settings.upstream_timeout)
                     .disable_proxy()
                     .build()
