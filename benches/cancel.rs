@@ -62,6 +62,7 @@ struct Config {
     /// the build before it, in the same run.
     baseline_bin: Option<PathBuf>,
     service_log: String,
+    baseline_log: String,
     out: PathBuf,
 }
 
@@ -116,6 +117,9 @@ impl Config {
             service_bin: var("CSP_BENCH_SERVICE_BIN").map_or_else(|| SERVICE_BIN.into(), PathBuf::from),
             baseline_bin: var("CSP_BENCH_BASELINE_BIN").map(PathBuf::from),
             service_log: var("CSP_BENCH_SERVICE_LOG").unwrap_or_else(|| "info".to_owned()),
+            baseline_log: var("CSP_BENCH_BASELINE_LOG")
+                .or_else(|| var("CSP_BENCH_SERVICE_LOG"))
+                .unwrap_or_else(|| "info".to_owned()),
             out: var("CSP_BENCH_OUT").map_or_else(|| "target/bench/cancel.md".into(), PathBuf::from),
         })
     }
@@ -182,6 +186,7 @@ impl Service {
     fn start(
         config: &Config,
         bin: &Path,
+        log_level: &str,
         name: String,
         refresh: &'static str,
         log_dir: &Path,
@@ -189,7 +194,7 @@ impl Service {
         let log_path = log_dir.join(format!("{}.log", name.replace([' ', '='], "-")));
         let log = std::fs::File::create(&log_path)?;
         // The startup line carries the port; `startup=info` keeps it whatever the level asked for.
-        let filter = format!("{},connector_sync_proxy::startup=info", config.service_log);
+        let filter = format!("{log_level},connector_sync_proxy::startup=info");
         let child = Command::new(bin)
             .args(["--listen", "127.0.0.1:0", "--es-url", &config.node_url])
             .args(["--update-strategy", "script", "--refresh", refresh])
@@ -247,9 +252,23 @@ impl Services {
         let name = |build: &str| format!("{build} refresh={refresh}");
         Ok(Self {
             refresh,
-            current: Service::start(config, &config.service_bin, name("service"), refresh, log_dir)?,
+            current: Service::start(
+                config,
+                &config.service_bin,
+                &config.service_log,
+                name("service"),
+                refresh,
+                log_dir,
+            )?,
             baseline: match &config.baseline_bin {
-                Some(bin) => Some(Service::start(config, bin, name("baseline"), refresh, log_dir)?),
+                Some(bin) => Some(Service::start(
+                    config,
+                    bin,
+                    &config.baseline_log,
+                    name("baseline"),
+                    refresh,
+                    log_dir,
+                )?),
                 None => None,
             },
         })
@@ -952,10 +971,11 @@ fn report(
     if groups.iter().any(|group| group.cell(Variant::Baseline).is_some()) {
         let _ = writeln!(
             text,
-            "\n## This build against the baseline build\n\nBaseline: {}.\n\n\
+            "\n## This build against the baseline build\n\nBaseline: {} (RUST_LOG={}).\n\n\
              | refresh | conc. | a/a0 req/s | a/a0 p50 | a − a0 p50 ms | service CPU s/1,000, a | a0 |\n\
              |---|---:|---:|---:|---:|---:|---:|",
-            config.baseline_bin.as_deref().unwrap_or(Path::new("?")).display()
+            config.baseline_bin.as_deref().unwrap_or(Path::new("?")).display(),
+            config.baseline_log
         );
         for group in groups {
             let (Some(a), Some(a0)) = (group.cell(Variant::Service), group.cell(Variant::Baseline)) else {
