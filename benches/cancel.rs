@@ -997,8 +997,9 @@ fn report(
     let _ = writeln!(
         text,
         "\n## CPU seconds per 1,000 requests\n\nMeasured over each variant's rounds from /proc/PID/stat \
-         (utime + stime, {} ticks/s): the service (its requests only), the node{} and this load generator.\n\n\
-         | refresh | conc. | variant | service | node | load generator |\n|---|---:|---|---:|---:|---:|",
+         (utime + stime, {} ticks/s): the service (its requests only), the node{}, this load generator, \
+         and the three together.\n\n\
+         | refresh | conc. | variant | service | node | load generator | all |\n|---|---:|---|---:|---:|---:|---:|",
         clock_ticks(),
         if config.node_pid.is_some() {
             " (background work included)"
@@ -1008,19 +1009,23 @@ fn report(
     );
     for group in groups {
         for (variant, cell) in &group.cells {
-            let service = if variant.through_service() {
-                format!("{:.3}", cell.per_1000(cell.cpu.service))
+            let (service, service_seconds) = if variant.through_service() {
+                (
+                    format!("{:.3}", cell.per_1000(cell.cpu.service)),
+                    cell.cpu.service,
+                )
             } else {
-                "—".to_owned()
+                ("—".to_owned(), 0.0)
             };
             let _ = writeln!(
                 text,
-                "| {} | {} | {} | {service} | {:.3} | {:.3} |",
+                "| {} | {} | {} | {service} | {:.3} | {:.3} | {:.3} |",
                 group.refresh,
                 group.concurrency,
                 variant.label(),
                 cell.per_1000(cell.cpu.node),
-                cell.per_1000(cell.cpu.load)
+                cell.per_1000(cell.cpu.load),
+                cell.per_1000(service_seconds + cell.cpu.node + cell.cpu.load)
             );
         }
     }
