@@ -1,0 +1,1092 @@
+//! Load generator for issue #5: what the service adds on top of the cluster, and how it compares
+//! with Elasticsearch's own two-step cancel. `scripts/bench.sh` runs it; docs/benchmarks.md
+//! explains the method and keeps the results.
+//!
+//! The service runs as the release binary in a child process (one per refresh setting), so its
+//! memory and CPU are its own. Within each (refresh, concurrency) group the variants take turns in
+//! short rounds, the order rotating every round, so that noise on this small machine falls on all
+//! of them alike:
+//!
+//! - `service`: `PUT /_connector/_sync_job/{id}/_cancel` through the service;
+//! - `script`: the scripted update the service sends, straight to the node (the floor);
+//! - `two-step`: what Elasticsearch's built-in cancel does, straight to the node: a realtime GET,
+//!   then a partial-document update with no version check;
+//! - `service 404` and `service 400` (refresh=true groups only): an unknown job, and a job that is
+//!   already canceled, through the service.
+//!
+//! Every successful cancel uses a job no other request touched. Settings come from the
+//! environment; see `Config::from_env`.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::{SecondsFormat, Utc};
+use connector_sync_proxy::sync_job::status::ConnectorSyncStatus;
+use connector_sync_proxy::sync_job::transition::{cancel_table, cancel_transition, STATUS};
+use connector_sync_proxy::sync_job::CANCEL_SCRIPT;
+use hdrhistogram::Histogram;
+use serde_json::{json, Value};
+
+const INDEX: &str = ".elastic-connectors-sync-jobs";
+const SERVICE_BIN: &str = env!("CARGO_BIN_EXE_connector-sync-proxy");
+/// The service's default, sent as-is by the `script` variant.
+const CONFLICT_RETRIES: u32 = 10;
+/// Already-canceled jobs the 400 path cycles through (a 400 leaves them as they are).
+const CANCELED_JOBS: u64 = 4096;
+const BULK_CHUNK: u64 = 2000;
+
+fn main() -> anyhow::Result<()> {
+    let config = Config::from_env()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(run(config))
+}
+
+struct Config {
+    node_url: String,
+    node_pid: Option<u32>,
+    rounds: u32,
+    round: Duration,
+    warmup: Duration,
+    concurrencies: Vec<usize>,
+    refreshes: Vec<&'static str>,
+    /// The highest request rate one variant is expected to reach (raised when a round goes
+    /// faster); every round starts with enough unused jobs for all variants to run at it.
+    max_rate: u64,
+    service_bin: PathBuf,
+    /// Another build of the service, measured as one more variant: how a change compares with
+    /// the build before it, in the same run.
+    baseline_bin: Option<PathBuf>,
+    service_log: String,
+    baseline_log: String,
+    out: PathBuf,
+}
+
+impl Config {
+    fn from_env() -> anyhow::Result<Self> {
+        fn var(name: &str) -> Option<String> {
+            std::env::var(name).ok().filter(|value| !value.trim().is_empty())
+        }
+        fn number<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
+            match var(name) {
+                None => Ok(default),
+                Some(raw) => raw
+                    .trim()
+                    .parse()
+                    .map_err(|_| anyhow::anyhow!("{name}: [{raw}] is not a number")),
+            }
+        }
+        let node_url = var("CSP_BENCH_URL")
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "CSP_BENCH_URL is not set: run `scripts/bench.sh`, which starts a node with Painless, \
+                     or point CSP_BENCH_URL at one"
+                )
+            })?
+            .trim_end_matches('/')
+            .to_owned();
+        let concurrencies = var("CSP_BENCH_CONCURRENCY")
+            .unwrap_or_else(|| "1,16,64".to_owned())
+            .split(',')
+            .map(|raw| raw.trim().parse::<usize>().ok().filter(|&n| n > 0))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| anyhow::anyhow!("CSP_BENCH_CONCURRENCY: expected numbers like 1,16,64"))?;
+        let refreshes = var("CSP_BENCH_REFRESH")
+            .unwrap_or_else(|| "true,false".to_owned())
+            .split(',')
+            .map(|raw| match raw.trim() {
+                "true" => Some("true"),
+                "false" => Some("false"),
+                _ => None,
+            })
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| anyhow::anyhow!("CSP_BENCH_REFRESH: expected true, false or true,false"))?;
+        Ok(Self {
+            node_url,
+            node_pid: var("CSP_BENCH_NODE_PID").and_then(|raw| raw.trim().parse().ok()),
+            rounds: number("CSP_BENCH_ROUNDS", 5)?.max(1),
+            round: Duration::from_millis(number("CSP_BENCH_ROUND_MS", 1000)?),
+            warmup: Duration::from_millis(number("CSP_BENCH_WARMUP_MS", 1000)?),
+            concurrencies,
+            refreshes,
+            max_rate: number("CSP_BENCH_MAX_RATE", 10_000)?,
+            service_bin: var("CSP_BENCH_SERVICE_BIN").map_or_else(|| SERVICE_BIN.into(), PathBuf::from),
+            baseline_bin: var("CSP_BENCH_BASELINE_BIN").map(PathBuf::from),
+            service_log: var("CSP_BENCH_SERVICE_LOG").unwrap_or_else(|| "info".to_owned()),
+            baseline_log: var("CSP_BENCH_BASELINE_LOG")
+                .or_else(|| var("CSP_BENCH_SERVICE_LOG"))
+                .unwrap_or_else(|| "info".to_owned()),
+            out: var("CSP_BENCH_OUT").map_or_else(|| "target/bench/cancel.md".into(), PathBuf::from),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Variant {
+    Service,
+    Script,
+    TwoStep,
+    Baseline,
+    ServiceNotFound,
+    ServiceInvalid,
+}
+
+impl Variant {
+    const ALL: [Self; 6] = [
+        Self::Service,
+        Self::Script,
+        Self::TwoStep,
+        Self::Baseline,
+        Self::ServiceNotFound,
+        Self::ServiceInvalid,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Service => "(a) service",
+            Self::Script => "(b) script to node",
+            Self::TwoStep => "(c) two-step to node",
+            Self::Baseline => "(a0) service, baseline build",
+            Self::ServiceNotFound => "service 404",
+            Self::ServiceInvalid => "service 400",
+        }
+    }
+
+    fn through_service(self) -> bool {
+        !matches!(self, Self::Script | Self::TwoStep)
+    }
+
+    /// Whether each request cancels a fresh job from the pool.
+    fn cancels(self) -> bool {
+        matches!(
+            self,
+            Self::Service | Self::Script | Self::TwoStep | Self::Baseline
+        )
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// The service in a child process; killed when dropped.
+struct Service {
+    child: Child,
+    url: String,
+    name: String,
+    /// Resident memory right after start, in kB.
+    idle_rss: Option<u64>,
+}
+
+impl Service {
+    fn start(
+        config: &Config,
+        bin: &Path,
+        log_level: &str,
+        name: String,
+        refresh: &'static str,
+        log_dir: &Path,
+    ) -> anyhow::Result<Self> {
+        let log_path = log_dir.join(format!("{}.log", name.replace([' ', '='], "-")));
+        let log = std::fs::File::create(&log_path)?;
+        // The startup line carries the port; `startup=info` keeps it whatever the level asked for.
+        let filter = format!("{log_level},connector_sync_proxy::startup=info");
+        let child = Command::new(bin)
+            .args(["--listen", "127.0.0.1:0", "--es-url", &config.node_url])
+            .args(["--update-strategy", "script", "--refresh", refresh])
+            .env("RUST_LOG", filter)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .map_err(|err| anyhow::anyhow!("cannot start {}: {err}", bin.display()))?;
+        let mut service = Self {
+            child,
+            url: String::new(),
+            name,
+            idle_rss: None,
+        };
+        let started = Instant::now();
+        loop {
+            let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+            if let Some(address) = text
+                .split("listening on http://")
+                .nth(1)
+                .and_then(|rest| rest.split(',').next())
+            {
+                service.url = format!("http://{address}");
+                // Let it settle before reading what it holds at rest.
+                std::thread::sleep(Duration::from_millis(200));
+                service.idle_rss = memory_kb(service.pid(), "VmRSS");
+                return Ok(service);
+            }
+            if let Some(status) = service.child.try_wait()? {
+                anyhow::bail!("the service exited ({status}): {text}");
+            }
+            anyhow::ensure!(
+                started.elapsed() < Duration::from_secs(20),
+                "the service did not start: {text}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+/// The service processes in front of the node for one refresh setting.
+struct Services {
+    refresh: &'static str,
+    current: Service,
+    baseline: Option<Service>,
+}
+
+impl Services {
+    fn start(config: &Config, refresh: &'static str, log_dir: &Path) -> anyhow::Result<Self> {
+        let name = |build: &str| format!("{build} refresh={refresh}");
+        Ok(Self {
+            refresh,
+            current: Service::start(
+                config,
+                &config.service_bin,
+                &config.service_log,
+                name("service"),
+                refresh,
+                log_dir,
+            )?,
+            baseline: match &config.baseline_bin {
+                Some(bin) => Some(Service::start(
+                    config,
+                    bin,
+                    &config.baseline_log,
+                    name("baseline"),
+                    refresh,
+                    log_dir,
+                )?),
+                None => None,
+            },
+        })
+    }
+
+    /// The service a variant talks to, if any.
+    fn of(&self, variant: Variant) -> Option<&Service> {
+        match variant {
+            Variant::Script | Variant::TwoStep => None,
+            Variant::Baseline => self.baseline.as_ref(),
+            _ => Some(&self.current),
+        }
+    }
+
+    /// The variants measured in this group.
+    fn variants(&self) -> Vec<Variant> {
+        Variant::ALL
+            .into_iter()
+            .filter(|&variant| match variant {
+                Variant::Baseline => self.baseline.is_some(),
+                Variant::ServiceNotFound | Variant::ServiceInvalid => self.refresh == "true",
+                _ => true,
+            })
+            .collect()
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Jobs waiting to be canceled: ids `next..end` exist and were touched by no request yet.
+struct Pool {
+    prefix: String,
+    next: AtomicU64,
+    end: AtomicU64,
+    exhausted: AtomicBool,
+}
+
+impl Pool {
+    fn take(&self) -> Option<u64> {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        if n < self.end.load(Ordering::Relaxed) {
+            Some(n)
+        } else {
+            self.exhausted.store(true, Ordering::Relaxed);
+            None
+        }
+    }
+
+    fn id(&self, n: u64) -> String {
+        format!("{}-{n}", self.prefix)
+    }
+
+    /// Seeds jobs until `wanted` of them are unused. Half are running, half pending, so both
+    /// transitions are measured.
+    async fn refill(&self, node: &Node, wanted: u64) -> anyhow::Result<()> {
+        let next = self.next.load(Ordering::Relaxed);
+        let end = self.end.load(Ordering::Relaxed);
+        // Ids a worker took after the pool ran dry were never used, but skipping them is simpler.
+        let from = end.max(next);
+        let to = next + wanted;
+        node.seed(from..to, |n| {
+            let status = if n % 2 == 0 { "in_progress" } else { "pending" };
+            (self.id(n), status)
+        })
+        .await?;
+        self.end.store(to.max(end), Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// The node, for seeding and for the variants that go straight to it.
+struct Node {
+    url: String,
+    http: reqwest::Client,
+    /// Marks every job this run seeds (as its connector id), so that they can be deleted after.
+    run_id: String,
+}
+
+impl Node {
+    async fn seed(
+        &self,
+        range: std::ops::Range<u64>,
+        job: impl Fn(u64) -> (String, &'static str),
+    ) -> anyhow::Result<()> {
+        let mut start = range.start;
+        while start < range.end {
+            let stop = (start + BULK_CHUNK).min(range.end);
+            let mut body = String::new();
+            for n in start..stop {
+                let (id, status) = job(n);
+                let action = json!({"index": {"_index": INDEX, "_id": id}});
+                let doc = json!({
+                    "status": status,
+                    "job_type": "full",
+                    "trigger_method": "on_demand",
+                    "connector": {"id": self.run_id, "index_name": "search-bench"},
+                    "created_at": "2026-01-01T00:00:00.000Z",
+                    "last_seen": "2026-01-01T00:00:01.000Z",
+                    "indexed_document_count": 7,
+                });
+                writeln!(body, "{action}\n{doc}")?;
+            }
+            self.bulk(body, true).await?;
+            start = stop;
+        }
+        Ok(())
+    }
+}
+
+impl Node {
+    /// Deletes the jobs this run seeded, leaving the node as it was found.
+    async fn clean(&self, pool: &Pool) -> anyhow::Result<()> {
+        let canceled = (0..CANCELED_JOBS).map(|n| canceled_id(&self.run_id, n));
+        let jobs = (0..pool.end.load(Ordering::Relaxed)).map(|n| pool.id(n));
+        let ids: Vec<String> = canceled.chain(jobs).collect();
+        for chunk in ids.chunks(BULK_CHUNK as usize) {
+            let mut body = String::new();
+            for id in chunk {
+                writeln!(body, "{}", json!({"delete": {"_index": INDEX, "_id": id}}))?;
+            }
+            self.bulk(body, false).await?;
+        }
+        Ok(())
+    }
+
+    async fn bulk(&self, body: String, refresh: bool) -> anyhow::Result<()> {
+        let response = self
+            .http
+            .post(format!("{}/_bulk?refresh={refresh}&require_alias=true", self.url))
+            .header("content-type", "application/x-ndjson")
+            .body(body)
+            .send()
+            .await?;
+        let status = response.status();
+        let answer: Value = response.json().await?;
+        anyhow::ensure!(
+            status.is_success() && answer["errors"] == json!(false),
+            "bulk request failed ({status}): {:.1000}",
+            answer.to_string()
+        );
+        Ok(())
+    }
+}
+
+fn canceled_id(run_id: &str, n: u64) -> String {
+    format!("canceled-{run_id}-{n}")
+}
+
+/// What the workers of one variant share: the target, one HTTP client (keep-alive) and the jobs.
+struct Target<'a> {
+    variant: Variant,
+    http: &'a reqwest::Client,
+    node: &'a str,
+    service: &'a str,
+    refresh: &'static str,
+    pool: &'a Pool,
+    run: &'a str,
+    counter: &'a AtomicU64,
+}
+
+impl Target<'_> {
+    /// One request (two for `two-step`), checked against the answer it must get.
+    async fn request(&self) -> Option<Result<(), String>> {
+        Some(match self.variant {
+            Variant::Service | Variant::Baseline => {
+                let id = self.pool.id(self.pool.take()?);
+                self.through_service(&id, 200).await
+            }
+            Variant::ServiceNotFound => {
+                let n = self.counter.fetch_add(1, Ordering::Relaxed);
+                self.through_service(&format!("missing-{}-{n}", self.run), 404)
+                    .await
+            }
+            Variant::ServiceInvalid => {
+                let n = self.counter.fetch_add(1, Ordering::Relaxed) % CANCELED_JOBS;
+                self.through_service(&canceled_id(self.run, n), 400).await
+            }
+            Variant::Script => {
+                let id = self.pool.id(self.pool.take()?);
+                self.script(&id).await
+            }
+            Variant::TwoStep => {
+                let id = self.pool.id(self.pool.take()?);
+                self.two_step(&id).await
+            }
+        })
+    }
+
+    async fn through_service(&self, id: &str, expected: u16) -> Result<(), String> {
+        let response = self
+            .http
+            .put(format!("{}/_connector/_sync_job/{id}/_cancel", self.service))
+            .send()
+            .await
+            .map_err(|err| format!("{err:#}"))?;
+        expect(response, expected, None).await
+    }
+
+    /// The request the service sends for a cancel: same script, parameters and query.
+    async fn script(&self, id: &str) -> Result<(), String> {
+        let now = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
+        let body = json!({
+            "script": {
+                "lang": "painless",
+                "source": CANCEL_SCRIPT,
+                "params": { "transitions": cancel_table(&now) },
+            }
+        });
+        let response = self
+            .http
+            .post(format!(
+                "{}/{INDEX}/_update/{id}?_source={STATUS}&refresh={}&require_alias=true&retry_on_conflict={CONFLICT_RETRIES}",
+                self.node, self.refresh
+            ))
+            .header("accept", "application/json")
+            .json(&body)
+            .send()
+            .await
+            .map_err(|err| format!("{err:#}"))?;
+        expect(response, 200, Some("\"updated\"")).await
+    }
+
+    /// Elasticsearch's own cancel: read the job (realtime), decide, write the fields without a
+    /// version check.
+    async fn two_step(&self, id: &str) -> Result<(), String> {
+        let read = self
+            .http
+            .get(format!("{}/{INDEX}/_doc/{id}?realtime=true", self.node))
+            .header("accept", "application/json")
+            .send()
+            .await
+            .map_err(|err| format!("{err:#}"))?;
+        if read.status() != 200 {
+            return expect(read, 200, None).await;
+        }
+        let job: Value = read.json().await.map_err(|err| format!("{err:#}"))?;
+        let from = job["_source"][STATUS]
+            .as_str()
+            .and_then(ConnectorSyncStatus::parse)
+            .ok_or_else(|| format!("job {id} has no known status: {job}"))?;
+        let transition =
+            cancel_transition(from).map_err(|to| format!("job {id}: no transition from {from} to {to}"))?;
+        let now = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
+        let body = json!({ "doc": transition.partial_document(&now) });
+        let response = self
+            .http
+            .post(format!(
+                "{}/{INDEX}/_update/{id}?refresh={}",
+                self.node, self.refresh
+            ))
+            .header("accept", "application/json")
+            .json(&body)
+            .send()
+            .await
+            .map_err(|err| format!("{err:#}"))?;
+        expect(response, 200, Some("\"updated\"")).await
+    }
+}
+
+/// Reads the whole answer (so the connection is reused) and checks it.
+async fn expect(response: reqwest::Response, status: u16, contains: Option<&str>) -> Result<(), String> {
+    let got = response.status().as_u16();
+    let body = response.bytes().await.map_err(|err| format!("{err:#}"))?;
+    let body_ok = contains.is_none_or(|needle| body.windows(needle.len()).any(|w| w == needle.as_bytes()));
+    if got == status && body_ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "expected {status}, got {got}: {:.300}",
+            String::from_utf8_lossy(&body)
+        ))
+    }
+}
+
+/// CPU time (user + system) of a process, from /proc/PID/stat.
+fn cpu_seconds(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / clock_ticks())
+}
+
+fn clock_ticks() -> f64 {
+    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|out| String::from_utf8(out.stdout).ok())
+            .and_then(|text| text.trim().parse().ok())
+            .unwrap_or(100.0)
+    })
+}
+
+/// A field of /proc/PID/status in kB (VmRSS, VmHWM).
+fn memory_kb(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Resident memory of a service process in kB: after start, at the end, and its peak.
+struct Memory {
+    name: String,
+    idle: Option<u64>,
+    last: Option<u64>,
+    peak: Option<u64>,
+}
+
+/// CPU seconds so far of the processes whose cost is reported: the service in front of the
+/// group's node, the node, and this load generator.
+#[derive(Clone, Copy, Default)]
+struct Cpu {
+    service: f64,
+    node: f64,
+    load: f64,
+}
+
+impl Cpu {
+    fn sample(service: Option<&Service>, node_pid: Option<u32>) -> Self {
+        Self {
+            service: service
+                .and_then(|service| cpu_seconds(&service.pid().to_string()))
+                .unwrap_or(0.0),
+            node: node_pid
+                .and_then(|pid| cpu_seconds(&pid.to_string()))
+                .unwrap_or(0.0),
+            load: cpu_seconds("self").unwrap_or(0.0),
+        }
+    }
+
+    fn since(self, before: Self) -> Self {
+        Self {
+            service: self.service - before.service,
+            node: self.node - before.node,
+            load: self.load - before.load,
+        }
+    }
+
+    fn add(&mut self, other: Self) {
+        self.service += other.service;
+        self.node += other.node;
+        self.load += other.load;
+    }
+}
+
+/// One variant in one (refresh, concurrency) group, summed over its rounds.
+struct Cell {
+    latency: Histogram<u64>,
+    requests: u64,
+    elapsed: Duration,
+    errors: u64,
+    first_error: Option<String>,
+    cpu: Cpu,
+}
+
+impl Cell {
+    fn new() -> Self {
+        Self {
+            latency: Histogram::new(3).expect("3 significant figures is valid"),
+            requests: 0,
+            elapsed: Duration::ZERO,
+            errors: 0,
+            first_error: None,
+            cpu: Cpu::default(),
+        }
+    }
+
+    fn throughput(&self) -> f64 {
+        self.requests as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// Latency quantile in milliseconds.
+    fn ms(&self, quantile: f64) -> f64 {
+        self.latency.value_at_quantile(quantile) as f64 / 1000.0
+    }
+
+    /// CPU seconds per 1,000 requests.
+    fn per_1000(&self, seconds: f64) -> f64 {
+        seconds * 1000.0 / (self.requests.max(1) as f64)
+    }
+}
+
+/// Runs `concurrency` workers, each sending one request after the other until `duration` is up,
+/// and adds what they measured to `cell`.
+/// Returns the rate of the round in requests per second.
+async fn round(target: &Target<'_>, concurrency: usize, duration: Duration, cell: &mut Cell) -> f64 {
+    let started = Instant::now();
+    let deadline = started + duration;
+    let workers = (0..concurrency).map(|_| async {
+        let mut latency = Histogram::<u64>::new(3).expect("3 significant figures is valid");
+        let mut errors = Vec::new();
+        while Instant::now() < deadline {
+            let sent = Instant::now();
+            match target.request().await {
+                None => break,
+                Some(Ok(())) => {
+                    let micros = u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX);
+                    latency.record(micros.max(1)).expect("the histogram grows");
+                }
+                Some(Err(err)) => errors.push(err),
+            }
+        }
+        (latency, errors)
+    });
+    let results = futures::future::join_all(workers).await;
+    let elapsed = started.elapsed();
+    cell.elapsed += elapsed;
+    let mut requests = 0;
+    for (latency, errors) in results {
+        requests += latency.len();
+        cell.requests += latency.len();
+        cell.latency.add(&latency).expect("the histogram grows");
+        cell.errors += errors.len() as u64;
+        if cell.first_error.is_none() {
+            cell.first_error = errors.into_iter().next();
+        }
+    }
+    requests as f64 / elapsed.as_secs_f64().max(1e-9)
+}
+
+struct Group {
+    refresh: &'static str,
+    concurrency: usize,
+    cells: Vec<(Variant, Cell)>,
+}
+
+impl Group {
+    fn cell(&self, variant: Variant) -> Option<&Cell> {
+        self.cells
+            .iter()
+            .find(|(v, _)| *v == variant)
+            .map(|(_, cell)| cell)
+    }
+}
+
+async fn run(config: Config) -> anyhow::Result<()> {
+    let out_dir = config
+        .out
+        .parent()
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_owned();
+    std::fs::create_dir_all(&out_dir)?;
+    // What a plain client sends: no proxy, keep-alive, and no compression (the answers are a
+    // few hundred bytes).
+    let client = || {
+        reqwest::Client::builder()
+            .no_proxy()
+            .no_gzip()
+            .timeout(Duration::from_secs(60))
+            .build()
+    };
+    let node = Node {
+        url: config.node_url.clone(),
+        http: client()?,
+        run_id: format!("bench-{}-{}", std::process::id(), Utc::now().timestamp_millis()),
+    };
+    let pool = Pool {
+        prefix: format!("job-{}", node.run_id),
+        next: AtomicU64::new(0),
+        end: AtomicU64::new(0),
+        exhausted: AtomicBool::new(false),
+    };
+    let measured = measure(&config, &node, &pool, &out_dir, client).await;
+    if let Err(err) = node.clean(&pool).await {
+        eprintln!("{err:#}");
+    }
+    measured
+}
+
+async fn measure(
+    config: &Config,
+    node: &Node,
+    pool: &Pool,
+    out_dir: &Path,
+    client: impl Fn() -> reqwest::Result<reqwest::Client>,
+) -> anyhow::Result<()> {
+    let node_version = node_version(node).await?;
+    let run_id = &node.run_id;
+    eprintln!(
+        "node {} at {}; seeding {CANCELED_JOBS} canceled jobs",
+        node_version, node.url
+    );
+    node.seed(0..CANCELED_JOBS, |n| (canceled_id(run_id, n), "canceled"))
+        .await?;
+    let mut max_rate = config.max_rate as f64;
+    // Enough unused jobs for every cancel variant to run for `duration` at the highest rate.
+    let stock = |max_rate: f64, variants: &[Variant], duration: Duration| {
+        let cancels = variants.iter().filter(|v| v.cancels()).count() as f64;
+        (max_rate * duration.as_secs_f64() * cancels).ceil() as u64
+    };
+
+    let services = config
+        .refreshes
+        .iter()
+        .map(|&refresh| Services::start(config, refresh, out_dir))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    // One client per variant, kept for the whole run.
+    let clients = Variant::ALL
+        .iter()
+        .map(|_| client())
+        .collect::<Result<Vec<_>, _>>()?;
+    let counters: Vec<AtomicU64> = Variant::ALL.iter().map(|_| AtomicU64::new(0)).collect();
+
+    let mut groups = Vec::new();
+    let bench_started = Instant::now();
+    for services in &services {
+        let variants = services.variants();
+        let make = |variant: Variant| Target {
+            variant,
+            http: &clients[variant.index()],
+            node: &node.url,
+            service: services.of(variant).map_or("", |service| service.url.as_str()),
+            refresh: services.refresh,
+            pool,
+            run: run_id,
+            counter: &counters[variant.index()],
+        };
+        if !config.warmup.is_zero() {
+            eprintln!("refresh={}: warming up", services.refresh);
+            pool.refill(node, stock(max_rate, &variants, config.warmup))
+                .await?;
+            for &variant in &variants {
+                round(&make(variant), 16, config.warmup, &mut Cell::new()).await;
+            }
+        }
+        for &concurrency in &config.concurrencies {
+            let mut cells: Vec<(Variant, Cell)> = variants.iter().map(|&v| (v, Cell::new())).collect();
+            for r in 0..config.rounds as usize {
+                pool.refill(node, stock(max_rate, &variants, config.round))
+                    .await?;
+                // Each round starts with the next variant, so none is always first after seeding.
+                for k in 0..cells.len() {
+                    let (variant, cell) = &mut cells[(r + k) % variants.len()];
+                    let service = services.of(*variant);
+                    let before = Cpu::sample(service, config.node_pid);
+                    let rate = round(&make(*variant), concurrency, config.round, cell).await;
+                    cell.cpu.add(Cpu::sample(service, config.node_pid).since(before));
+                    max_rate = max_rate.max(rate * 1.5);
+                }
+            }
+            let group = Group {
+                refresh: services.refresh,
+                concurrency,
+                cells,
+            };
+            eprint!("{}", group_table(&group));
+            groups.push(group);
+        }
+    }
+    let measured = bench_started.elapsed();
+
+    let memory: Vec<Memory> = services
+        .iter()
+        .flat_map(|services| std::iter::once(&services.current).chain(&services.baseline))
+        .map(|service| Memory {
+            name: service.name.clone(),
+            idle: service.idle_rss,
+            last: memory_kb(service.pid(), "VmRSS"),
+            peak: memory_kb(service.pid(), "VmHWM"),
+        })
+        .collect();
+    let report = report(config, &node_version, &groups, &memory, measured);
+    std::fs::write(&config.out, &report)?;
+    println!("{report}");
+    eprintln!("written to {}", config.out.display());
+    let errors: u64 = groups
+        .iter()
+        .flat_map(|g| g.cells.iter())
+        .map(|(_, c)| c.errors)
+        .sum();
+    anyhow::ensure!(
+        errors == 0,
+        "{errors} requests got an unexpected answer (see the report)"
+    );
+    anyhow::ensure!(
+        !pool.exhausted.load(Ordering::Relaxed),
+        "a round ran out of seeded jobs, so it was cut short: raise CSP_BENCH_MAX_RATE"
+    );
+    Ok(())
+}
+
+async fn node_version(node: &Node) -> anyhow::Result<String> {
+    let root: Value = node.http.get(&node.url).send().await?.json().await?;
+    let distribution = root["version"]["distribution"]
+        .as_str()
+        .unwrap_or("elasticsearch");
+    let number = root["version"]["number"].as_str().unwrap_or("?");
+    Ok(format!("{distribution} {number}"))
+}
+
+fn group_table(group: &Group) -> String {
+    let mut text = format!(
+        "\nrefresh={} concurrency={}\n\n| variant | req/s | p50 ms | p90 ms | p99 ms | requests | errors |\n|---|---:|---:|---:|---:|---:|---:|\n",
+        group.refresh, group.concurrency
+    );
+    for (variant, cell) in &group.cells {
+        let _ = writeln!(
+            text,
+            "| {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} |",
+            variant.label(),
+            cell.throughput(),
+            cell.ms(0.5),
+            cell.ms(0.9),
+            cell.ms(0.99),
+            cell.requests,
+            cell.errors
+        );
+    }
+    text
+}
+
+fn report(
+    config: &Config,
+    node_version: &str,
+    groups: &[Group],
+    memory: &[Memory],
+    measured: Duration,
+) -> String {
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "# Cancel benchmark\n\nNode: {node_version} at {}. Service: {} (update_strategy script, RUST_LOG={}).\n\
+         Machine: {}, {} CPUs, {} MiB memory. {} rounds of {} ms per variant and group, warm-up {} ms; \
+         {:.0} s in all.\n",
+        config.node_url,
+        config.service_bin.display(),
+        config.service_log,
+        cpu_model(),
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        memory_total_mib(),
+        config.rounds,
+        config.round.as_millis(),
+        config.warmup.as_millis(),
+        measured.as_secs_f64(),
+    );
+    let _ = writeln!(
+        text,
+        "## Latency and throughput\n\n| refresh | conc. | variant | req/s | p50 ms | p90 ms | p99 ms | requests | errors |\n\
+         |---|---:|---|---:|---:|---:|---:|---:|---:|"
+    );
+    for group in groups {
+        for (variant, cell) in &group.cells {
+            let _ = writeln!(
+                text,
+                "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} |",
+                group.refresh,
+                group.concurrency,
+                variant.label(),
+                cell.throughput(),
+                cell.ms(0.5),
+                cell.ms(0.9),
+                cell.ms(0.99),
+                cell.requests,
+                cell.errors
+            );
+        }
+    }
+    let _ = writeln!(
+        text,
+        "\n## Ratios\n\n| refresh | conc. | a/b req/s | a/b p50 | a − b p50 ms | a/c req/s | a/c p50 | a faster than c |\n\
+         |---|---:|---:|---:|---:|---:|---:|---|"
+    );
+    for group in groups {
+        let (Some(a), Some(b), Some(c)) = (
+            group.cell(Variant::Service),
+            group.cell(Variant::Script),
+            group.cell(Variant::TwoStep),
+        ) else {
+            continue;
+        };
+        let faster = a.throughput() > c.throughput() && a.ms(0.5) < c.ms(0.5);
+        let _ = writeln!(
+            text,
+            "| {} | {} | {:.3} | {:.3} | {:+.3} | {:.3} | {:.3} | {} |",
+            group.refresh,
+            group.concurrency,
+            a.throughput() / b.throughput(),
+            a.ms(0.5) / b.ms(0.5),
+            a.ms(0.5) - b.ms(0.5),
+            a.throughput() / c.throughput(),
+            a.ms(0.5) / c.ms(0.5),
+            if faster { "yes" } else { "no" }
+        );
+    }
+    if groups.iter().any(|group| group.cell(Variant::Baseline).is_some()) {
+        let _ = writeln!(
+            text,
+            "\n## This build against the baseline build\n\nBaseline: {} (RUST_LOG={}).\n\n\
+             | refresh | conc. | a/a0 req/s | a/a0 p50 | a − a0 p50 ms | service CPU s/1,000, a | a0 |\n\
+             |---|---:|---:|---:|---:|---:|---:|",
+            config.baseline_bin.as_deref().unwrap_or(Path::new("?")).display(),
+            config.baseline_log
+        );
+        for group in groups {
+            let (Some(a), Some(a0)) = (group.cell(Variant::Service), group.cell(Variant::Baseline)) else {
+                continue;
+            };
+            let _ = writeln!(
+                text,
+                "| {} | {} | {:.3} | {:.3} | {:+.3} | {:.3} | {:.3} |",
+                group.refresh,
+                group.concurrency,
+                a.throughput() / a0.throughput(),
+                a.ms(0.5) / a0.ms(0.5),
+                a.ms(0.5) - a0.ms(0.5),
+                a.per_1000(a.cpu.service),
+                a0.per_1000(a0.cpu.service)
+            );
+        }
+    }
+    let _ = writeln!(
+        text,
+        "\n## CPU seconds per 1,000 requests\n\nMeasured over each variant's rounds from /proc/PID/stat \
+         (utime + stime, {} ticks/s): the service (its requests only), the node{}, this load generator, \
+         and the three together.\n\n\
+         | refresh | conc. | variant | service | node | load generator | all |\n|---|---:|---|---:|---:|---:|---:|",
+        clock_ticks(),
+        if config.node_pid.is_some() {
+            " (background work included)"
+        } else {
+            " (not measured: CSP_BENCH_NODE_PID unset)"
+        }
+    );
+    for group in groups {
+        for (variant, cell) in &group.cells {
+            let (service, service_seconds) = if variant.through_service() {
+                (
+                    format!("{:.3}", cell.per_1000(cell.cpu.service)),
+                    cell.cpu.service,
+                )
+            } else {
+                ("—".to_owned(), 0.0)
+            };
+            let _ = writeln!(
+                text,
+                "| {} | {} | {} | {service} | {:.3} | {:.3} | {:.3} |",
+                group.refresh,
+                group.concurrency,
+                variant.label(),
+                cell.per_1000(cell.cpu.node),
+                cell.per_1000(cell.cpu.load),
+                cell.per_1000(service_seconds + cell.cpu.node + cell.cpu.load)
+            );
+        }
+    }
+    let _ = writeln!(
+        text,
+        "\n## Service memory\n\n| service | RSS after start | RSS at the end | peak RSS (VmHWM) |\n|---|---:|---:|---:|"
+    );
+    let mib =
+        |kb: Option<u64>| kb.map_or_else(|| "?".to_owned(), |kb| format!("{:.1} MiB", kb as f64 / 1024.0));
+    for service in memory {
+        let _ = writeln!(
+            text,
+            "| {} | {} | {} | {} |",
+            service.name,
+            mib(service.idle),
+            mib(service.last),
+            mib(service.peak)
+        );
+    }
+    let errors: Vec<String> = groups
+        .iter()
+        .flat_map(|g| {
+            g.cells.iter().filter_map(move |(v, c)| {
+                c.first_error.as_ref().map(|e| {
+                    format!(
+                        "- refresh={} conc. {} {}: {} errors, first: {e}",
+                        g.refresh,
+                        g.concurrency,
+                        v.label(),
+                        c.errors
+                    )
+                })
+            })
+        })
+        .collect();
+    if !errors.is_empty() {
+        let _ = writeln!(text, "\n## Unexpected answers\n\n{}", errors.join("\n"));
+    }
+    text
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines().find_map(|line| {
+                line.strip_prefix("model name")?
+                    .split_once(':')
+                    .map(|(_, m)| m.trim().to_owned())
+            })
+        })
+        .unwrap_or_else(|| "unknown CPU".to_owned())
+}
+
+fn memory_total_mib() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find_map(|line| line.strip_prefix("MemTotal:"))
+                .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb / 1024)
+}
