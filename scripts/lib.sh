@@ -104,7 +104,7 @@ node_pid() {
 curl_opts() {
   # shellcheck disable=SC2206
   local opts=(${CSP_CURL_OPTS:-})
-  printf '%s\n' "${opts[@]}"
+  [ ${#opts[@]} -eq 0 ] || printf '%s\n' "${opts[@]}"
 }
 
 # Whether the cluster behind URL $1 answers and is at least yellow.
