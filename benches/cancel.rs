@@ -23,12 +23,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use chrono::{SecondsFormat, Utc};
+use chrono::Utc;
 use connector_sync_proxy::sync_job::status::ConnectorSyncStatus;
-use connector_sync_proxy::sync_job::transition::{
-    cancel_table, cancel_transition, CANCELATION_REQUESTED_AT, STATUS,
-};
-use connector_sync_proxy::sync_job::CANCEL_SCRIPT;
+use connector_sync_proxy::sync_job::transition::{cancel_table, cancel_transition, STATUS};
+use connector_sync_proxy::sync_job::{request_stamp, CANCEL_SCRIPT, CANCEL_SOURCE_FIELDS};
 use hdrhistogram::Histogram;
 use serde_json::{json, Value};
 
@@ -407,23 +405,21 @@ impl Node {
     /// seconds) stay; hence this runs at the start of a run, not at its end.
     async fn expunge_deletes(&self) -> anyhow::Result<()> {
         // Deletes not yet refreshed are not merged away.
-        self.http
-            .post(format!("{}/{INDEX}/_refresh", self.url))
-            .send()
-            .await?
-            .error_for_status()?;
+        self.post_ok("_refresh").await?;
+        self.post_ok("_forcemerge?only_expunge_deletes=true").await
+    }
+
+    /// POST to the sync-jobs index's `endpoint`; an answer other than 2xx is an error, with its body.
+    async fn post_ok(&self, endpoint: &str) -> anyhow::Result<()> {
         let response = self
             .http
-            .post(format!(
-                "{}/{INDEX}/_forcemerge?only_expunge_deletes=true",
-                self.url
-            ))
+            .post(format!("{}/{INDEX}/{endpoint}", self.url))
             .send()
             .await?;
         let status = response.status();
         anyhow::ensure!(
             status.is_success(),
-            "force merge failed ({status}): {:.1000}",
+            "{endpoint} failed ({status}): {:.1000}",
             response.text().await?
         );
         Ok(())
@@ -505,7 +501,7 @@ impl Target<'_> {
     /// The request the service sends for a cancel: same script, parameters (a nanosecond
     /// timestamp), query and `_source` fields.
     async fn script(&self, id: &str) -> Result<(), String> {
-        let now = Utc::now().to_rfc3339_opts(SecondsFormat::Nanos, true);
+        let now = request_stamp();
         let body = json!({
             "script": {
                 "lang": "painless",
@@ -516,8 +512,10 @@ impl Target<'_> {
         let response = self
             .http
             .post(format!(
-                "{}/{INDEX}/_update/{id}?_source={STATUS}%2C{CANCELATION_REQUESTED_AT}&refresh={}&require_alias=true&retry_on_conflict={CONFLICT_RETRIES}",
-                self.node, self.refresh
+                "{}/{INDEX}/_update/{id}?_source={}&refresh={}&require_alias=true&retry_on_conflict={CONFLICT_RETRIES}",
+                self.node,
+                CANCEL_SOURCE_FIELDS.join("%2C"),
+                self.refresh
             ))
             .header("accept", "application/json")
             .json(&body)
@@ -547,7 +545,7 @@ impl Target<'_> {
             .ok_or_else(|| format!("job {id} has no known status: {job}"))?;
         let transition =
             cancel_transition(from).map_err(|to| format!("job {id}: no transition from {from} to {to}"))?;
-        let now = Utc::now().to_rfc3339_opts(SecondsFormat::Nanos, true);
+        let now = request_stamp();
         let body = json!({ "doc": transition.partial_document(&now) });
         let response = self
             .http

@@ -23,6 +23,10 @@ use crate::forward_headers;
 pub const CANCEL_SCRIPT: &str = "def updates = params.transitions.get(ctx._source.status); \
 if (updates == null) { ctx.op = 'noop'; } else { ctx._source.putAll(updates); }";
 
+/// The fields of the job a cancel asks the cluster to return: the status decides the answer,
+/// and the request's own timestamp shows that an earlier attempt of the same request landed.
+pub const CANCEL_SOURCE_FIELDS: [&str; 2] = [STATUS, CANCELATION_REQUESTED_AT];
+
 /// Pieces of the error a cluster gives when it cannot run the script: Painless missing, inline
 /// scripts forbidden (`script.allowed_types`) or the update context forbidden
 /// (`script.allowed_contexts`).
@@ -125,7 +129,7 @@ impl SyncJobs {
                     .refresh(self.refresh.into())
                     .require_alias(true)
                     .retry_on_conflict(i64::from(self.conflict_retries))
-                    ._source(&[STATUS, CANCELATION_REQUESTED_AT])
+                    ._source(&CANCEL_SOURCE_FIELDS)
                     .body(body)
                     .send()
                     .await
@@ -173,7 +177,7 @@ impl SyncJobs {
                         forwarded
                     )
                     .realtime(true)
-                    ._source(&[STATUS, CANCELATION_REQUESTED_AT])
+                    ._source(&CANCEL_SOURCE_FIELDS)
                     .send()
                     .await
                 })
@@ -269,7 +273,7 @@ fn decide(connector_sync_job_id: &str, source: &Value, stamp: &str) -> Result<De
 
 /// The timestamp of one cancel request: UTC with nanoseconds, strictly increasing within this
 /// process, so that it also identifies the request when its answer is lost and it is sent again.
-fn request_stamp() -> String {
+pub fn request_stamp() -> String {
     static LAST: AtomicI64 = AtomicI64::new(0);
     let now = Utc::now().timestamp_nanos_opt().unwrap_or_default();
     let previous = LAST

@@ -9,7 +9,7 @@ use std::sync::atomic::AtomicBool;
 use crate::cluster::Cluster;
 use crate::config::{Refresh, Settings, UpdateStrategy};
 
-pub use cancel::CANCEL_SCRIPT;
+pub use cancel::{request_stamp, CANCEL_SCRIPT, CANCEL_SOURCE_FIELDS};
 
 /// The sync jobs of one cluster, and how to change them.
 pub struct SyncJobs {
