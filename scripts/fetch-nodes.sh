@@ -5,6 +5,10 @@
 #   scripts/fetch-nodes.sh [elasticsearch|opensearch]...   (default: both)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
+ensure_prerequisites nodes
+# The node user reads the unpacked distributions from here.
+mkdir -p "$CSP_CACHE"
+chmod 755 "$CSP_CACHE"
 
 fetch_elasticsearch() {
   local home="$CSP_CACHE/elasticsearch-$ES_VERSION"
@@ -12,7 +16,6 @@ fetch_elasticsearch() {
   log "fetching elasticsearch $ES_VERSION"
   local tmp; tmp=$(mktemp -d)
   maven_copy "org.elasticsearch.distribution.integ-test-zip:elasticsearch:$ES_VERSION:zip" "$tmp"
-  mkdir -p "$CSP_CACHE"
   (cd "$tmp" && unzip -q ./*.zip)
   rm -rf "$home" && mv "$tmp/elasticsearch-$ES_VERSION" "$home"
   rm -rf "$tmp"
@@ -59,7 +62,6 @@ grant {
   permission java.lang.RuntimePermission "getClassLoader";
 };
 POLICY
-  mkdir -p "$CSP_CACHE"
   rm -rf "$home" && mv "$tmp/opensearch-$OPENSEARCH_VERSION" "$home"
   rm -rf "$tmp"
   chmod -R a+rX "$home"

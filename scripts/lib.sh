@@ -68,12 +68,21 @@ maven_copy() {
     || die "could not fetch $1 from Maven Central"
 }
 
+# Creates the unprivileged node account when it does not exist yet (root only). Every step that
+# hands something to the account calls this first, so no step depends on an earlier one.
+ensure_node_user() {
+  [ "$(id -u)" = 0 ] || return 0
+  id "$CSP_NODE_USER" >/dev/null 2>&1 && return 0
+  useradd --system --no-create-home --shell /usr/sbin/nologin "$CSP_NODE_USER" \
+    || id "$CSP_NODE_USER" >/dev/null 2>&1 \
+    || die "could not create the unprivileged user $CSP_NODE_USER"
+  log "created the unprivileged user $CSP_NODE_USER that runs the nodes"
+}
+
 # Runs a command as the unprivileged node user (or as ourselves when we are not root).
 as_node_user() {
   if [ "$(id -u)" = 0 ]; then
-    id "$CSP_NODE_USER" >/dev/null 2>&1 \
-      || useradd --system --no-create-home --shell /usr/sbin/nologin "$CSP_NODE_USER" \
-      || die "could not create the unprivileged user $CSP_NODE_USER"
+    ensure_node_user
     runuser -u "$CSP_NODE_USER" -- "$@"
   else
     "$@"
@@ -82,7 +91,58 @@ as_node_user() {
 
 # Gives the node user ownership of a path (no-op when not root).
 own_for_node_user() {
-  if [ "$(id -u)" = 0 ]; then chown -R "$CSP_NODE_USER" "$@"; fi
+  if [ "$(id -u)" = 0 ]; then
+    ensure_node_user
+    chown -R "$CSP_NODE_USER" "$@"
+  fi
+}
+
+# Debian packages for what the scripts need, by need: `nodes` (fetch and run Elasticsearch),
+# `opensearch` (a JDK it runs on), `secure` (openssl for test certificates), `python` (virtualenvs
+# for the official Python clients), `compose` (docker-compose to check the compose file).
+# As root, missing ones are installed with apt-get; otherwise one message names the command.
+ensure_prerequisites() {
+  local need missing=()
+  command -v cargo >/dev/null || die "cargo is needed: install Rust with rustup, then run this again"
+  for need in "$@"; do
+    case "$need" in
+      nodes)
+        command -v curl >/dev/null || missing+=(curl)
+        command -v unzip >/dev/null || missing+=(unzip)
+        command -v mvn >/dev/null || missing+=(maven)
+        if [ "$(id -u)" = 0 ]; then
+          command -v runuser >/dev/null || missing+=(util-linux)
+          command -v useradd >/dev/null || missing+=(passwd)
+        fi
+        es_jdk >/dev/null || missing+=("$(es_jdk_package)")
+        ;;
+      opensearch) find_jdk 11 21 >/dev/null || missing+=(openjdk-17-jdk-headless) ;;
+      secure) command -v openssl >/dev/null || missing+=(openssl) ;;
+      python)
+        command -v python3 >/dev/null || missing+=(python3)
+        python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
+        ;;
+      compose) command -v docker-compose >/dev/null || missing+=(docker-compose) ;;
+      *) die "unknown prerequisite '$need'" ;;
+    esac
+  done
+  [ ${#missing[@]} -gt 0 ] || return 0
+  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+  if [ "$(id -u)" != 0 ]; then
+    die "missing: ${missing[*]}; install them with: sudo apt-get install -y --no-install-recommends ${missing[*]}"
+  fi
+  log "installing: ${missing[*]}"
+  apt-get update -q >&2 || die "apt-get update failed"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >&2 \
+    || die "could not install: ${missing[*]}"
+}
+
+# The Debian package of a JDK the configured Elasticsearch version runs on.
+es_jdk_package() {
+  case "$ES_VERSION" in
+    8.*) echo openjdk-17-jdk-headless ;;
+    *) echo openjdk-21-jdk-headless ;;
+  esac
 }
 
 # The distribution directory of a node kind.

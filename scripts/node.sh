@@ -23,6 +23,7 @@ start() {
   if node_pid "$run" >/dev/null && node_healthy "$url"; then
     log "$kind already running at $url"
   else
+    if [ "$kind" = opensearch ]; then ensure_prerequisites nodes opensearch; fi
     "$here/fetch-nodes.sh" "$kind"
     stop_node_in "$run"
     prepare_node_dir "$kind" "$run"

@@ -7,6 +7,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 cd "$here/.."
+ensure_prerequisites python
 
 versions=("$@")
 [ ${#versions[@]} -gt 0 ] || versions=(8.15.1 8.19.3 9.5.1)

@@ -14,6 +14,7 @@ case "$kind" in
   opensearch) port=$OPENSEARCH_PORT ;;
   *) die "CSP_NODE must be elasticsearch or opensearch" ;;
 esac
+if [ "$kind" = opensearch ]; then ensure_prerequisites nodes opensearch; else ensure_prerequisites nodes; fi
 
 started=
 if ! "$here/node.sh" status "$kind" >/dev/null 2>&1; then started=yes; fi

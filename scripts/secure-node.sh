@@ -17,6 +17,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 # Security tests always run on the pinned version, whatever version a matrix run gives other nodes.
 ES_VERSION="${CSP_SECURE_ES_VERSION:-$ES_PINNED_VERSION}"
+[ "${1:-}" != start ] || ensure_prerequisites nodes secure
 
 action=${1:-}
 port=${CSP_SECURE_PORT:-9202}

@@ -8,6 +8,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 cd "$here/.."
+ensure_prerequisites nodes opensearch secure python
 
 started=()
 cluster_started=
