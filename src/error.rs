@@ -12,14 +12,24 @@ use serde_json::{json, Value};
 /// typo cannot invent a new type name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorType {
-    /// The job, the index or the route does not exist.
+    /// The job, the connector, the index or the route does not exist.
     ResourceNotFound,
-    /// The connector protocol does not allow the transition.
+    /// A partial update of a document that does not exist.
+    DocumentMissing,
+    /// The connector protocol does not allow the change.
     Status,
-    /// The request itself is invalid (empty or over-long id).
+    /// The cause Elasticsearch gives under a refused sync-job transition.
+    SyncJobInvalidStatusTransition,
+    /// The connectors index does not exist.
+    IndexNotFound,
+    /// The request itself is invalid (empty or over-long id, a value out of bounds).
     ActionRequestValidation,
     /// A parameter, body or document value the operation cannot work with.
     IllegalArgument,
+    /// A body that is not the JSON the operation reads (syntax, unknown field, wrong type).
+    XContentParse,
+    /// A body is required and there is none.
+    Parse,
     /// The route exists, the method does not.
     MethodNotAllowed,
     /// An `Accept` or `Content-Type` this API cannot answer in.
@@ -54,9 +64,17 @@ impl ErrorType {
     fn parts(self) -> (&'static str, StatusCode) {
         match self {
             Self::ResourceNotFound => ("resource_not_found_exception", StatusCode::NOT_FOUND),
+            Self::DocumentMissing => ("document_missing_exception", StatusCode::NOT_FOUND),
             Self::Status => ("status_exception", StatusCode::BAD_REQUEST),
+            Self::SyncJobInvalidStatusTransition => (
+                "connector_sync_job_invalid_status_transition_exception",
+                StatusCode::BAD_REQUEST,
+            ),
+            Self::IndexNotFound => ("index_not_found_exception", StatusCode::NOT_FOUND),
             Self::ActionRequestValidation => ("action_request_validation_exception", StatusCode::BAD_REQUEST),
             Self::IllegalArgument => ("illegal_argument_exception", StatusCode::BAD_REQUEST),
+            Self::XContentParse => ("x_content_parse_exception", StatusCode::BAD_REQUEST),
+            Self::Parse => ("parse_exception", StatusCode::BAD_REQUEST),
             Self::MethodNotAllowed => ("method_not_allowed_exception", StatusCode::METHOD_NOT_ALLOWED),
             Self::MediaTypeHeader => ("media_type_header_exception", StatusCode::BAD_REQUEST),
             Self::TooLongHttpLine => ("too_long_http_line_exception", StatusCode::BAD_REQUEST),
@@ -78,6 +96,10 @@ pub enum ApiError {
     Own {
         kind: ErrorType,
         reason: String,
+        /// Fields Elasticsearch adds beside `type` and `reason` (`index` on a missing document).
+        metadata: Vec<(&'static str, Value)>,
+        /// The error underneath, shown as `caused_by` (a parse error's cause).
+        caused_by: Option<Box<ApiError>>,
         /// Extra response headers (`Allow` on 405).
         headers: Vec<(header::HeaderName, HeaderValue)>,
     },
@@ -93,8 +115,26 @@ impl ApiError {
         Self::Own {
             kind,
             reason: reason.into(),
+            metadata: Vec::new(),
+            caused_by: None,
             headers: Vec::new(),
         }
+    }
+
+    /// The same error with `cause` as its `caused_by`.
+    pub fn caused_by(mut self, cause: ApiError) -> Self {
+        if let Self::Own { caused_by, .. } = &mut self {
+            *caused_by = Some(Box::new(cause));
+        }
+        self
+    }
+
+    /// The same error with one more field beside `type` and `reason`.
+    pub fn with_metadata(mut self, name: &'static str, value: impl Into<Value>) -> Self {
+        if let Self::Own { metadata, .. } = &mut self {
+            metadata.push((name, value.into()));
+        }
+        self
     }
 
     pub fn with_header(mut self, name: header::HeaderName, value: HeaderValue) -> Self {
@@ -111,13 +151,41 @@ impl ApiError {
         )
     }
 
-    pub fn invalid_transition(from: &str, to: &str) -> Self {
+    /// Elasticsearch's answer to a partial update of a document that does not exist.
+    pub fn document_missing(id: &str, index: &str) -> Self {
+        Self::new(ErrorType::DocumentMissing, format!("[{id}]: document missing"))
+            .with_metadata("index", index)
+    }
+
+    /// Elasticsearch's answer to a request validation failure: every problem, numbered.
+    pub fn validation<I: IntoIterator<Item = String>>(problems: I) -> Self {
+        let reason: String = problems
+            .into_iter()
+            .enumerate()
+            .map(|(n, problem)| format!("{}: {problem};", n + 1))
+            .collect();
         Self::new(
-            ErrorType::Status,
-            format!(
-                "Invalid transition attempt from [{from}] to [{to}]. Such a ConnectorSyncStatus transition is not supported by the Connector Protocol."
-            ),
+            ErrorType::ActionRequestValidation,
+            format!("Validation Failed: {reason}"),
         )
+    }
+
+    /// A sync-job transition the connector protocol forbids, with the cause Elasticsearch gives.
+    pub fn invalid_transition(from: &str, to: &str) -> Self {
+        let reason = format!(
+            "Invalid transition attempt from [{from}] to [{to}]. Such a ConnectorSyncStatus transition is not supported by the Connector Protocol."
+        );
+        Self::new(ErrorType::Status, reason.clone())
+            .caused_by(Self::new(ErrorType::SyncJobInvalidStatusTransition, reason))
+    }
+
+    /// Elasticsearch's answer for an index that does not exist.
+    pub fn index_not_found(index: &str) -> Self {
+        Self::new(ErrorType::IndexNotFound, format!("no such index [{index}]"))
+            .with_metadata("resource.type", "index_or_alias")
+            .with_metadata("resource.id", index)
+            .with_metadata("index_uuid", "_na_")
+            .with_metadata("index", index)
     }
 
     /// The type name this error answers with (Elasticsearch's, for a passed-through error).
@@ -130,16 +198,60 @@ impl ApiError {
 
     pub fn body(&self) -> Value {
         match self {
-            Self::Own { kind, reason, .. } => json!({
-                "error": {
-                    "root_cause": [{ "type": kind.name(), "reason": reason }],
-                    "type": kind.name(),
-                    "reason": reason,
-                },
+            Self::Own { kind, .. } => json!({
+                "error": self.cause_object(true),
                 "status": kind.status().as_u16(),
             }),
             Self::Upstream { body, .. } => body.clone(),
         }
+    }
+
+    /// `type`, `reason` and metadata; the top-level object also lists `root_cause` first and
+    /// carries the chain of causes.
+    fn cause_object(&self, top: bool) -> Value {
+        let Self::Own {
+            kind,
+            reason,
+            metadata,
+            caused_by,
+            ..
+        } = self
+        else {
+            return self.body()["error"].clone();
+        };
+        let mut object = serde_json::Map::new();
+        if top {
+            object.insert("root_cause".into(), json!([self.root_cause()]));
+        }
+        object.insert("type".into(), kind.name().into());
+        object.insert("reason".into(), reason.as_str().into());
+        for (name, value) in metadata {
+            object.insert((*name).into(), value.clone());
+        }
+        if let Some(cause) = caused_by {
+            object.insert("caused_by".into(), cause.cause_object(false));
+        }
+        Value::Object(object)
+    }
+
+    /// The error Elasticsearch names as the root cause: the outermost one, except that a parse
+    /// error caused by another parse error is unwrapped to the innermost.
+    fn root_cause(&self) -> Value {
+        if let Self::Own {
+            kind: ErrorType::XContentParse,
+            caused_by: Some(cause),
+            ..
+        } = self
+        {
+            if cause.type_name() == ErrorType::XContentParse.name() {
+                return cause.root_cause();
+            }
+        }
+        let mut cause = self.cause_object(false);
+        if let Some(object) = cause.as_object_mut() {
+            object.remove("caused_by");
+        }
+        cause
     }
 }
 

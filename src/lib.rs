@@ -1,8 +1,12 @@
 pub mod cluster;
 pub mod config;
 pub mod error;
+pub mod ids;
+pub mod json;
 pub mod logging;
 pub mod metrics;
+pub mod request;
 pub mod routes;
 pub mod startup;
 pub mod sync_job;
+pub mod time;
