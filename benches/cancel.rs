@@ -24,9 +24,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use connector_sync_proxy::documents::script_body;
+use connector_sync_proxy::sync_job::rules::{cancel_fields, CANCEL, CANCELATION_REQUESTED_AT, STATUS};
 use connector_sync_proxy::sync_job::status::ConnectorSyncStatus;
-use connector_sync_proxy::sync_job::transition::{cancel_table, cancel_transition, STATUS};
-use connector_sync_proxy::sync_job::{request_stamp, CANCEL_SCRIPT, CANCEL_SOURCE_FIELDS};
+use connector_sync_proxy::time::request_stamp;
 use hdrhistogram::Histogram;
 use serde_json::{json, Value};
 
@@ -502,19 +503,12 @@ impl Target<'_> {
     /// timestamp), query and `_source` fields.
     async fn script(&self, id: &str) -> Result<(), String> {
         let now = request_stamp();
-        let body = json!({
-            "script": {
-                "lang": "painless",
-                "source": CANCEL_SCRIPT,
-                "params": { "transitions": cancel_table(&now) },
-            }
-        });
+        let body = script_body(STATUS, &CANCEL.rows(|to| cancel_fields(to, &now)));
         let response = self
             .http
             .post(format!(
-                "{}/{INDEX}/_update/{id}?_source={}&refresh={}&require_alias=true&retry_on_conflict={CONFLICT_RETRIES}",
+                "{}/{INDEX}/_update/{id}?refresh={}&require_alias=true&retry_on_conflict={CONFLICT_RETRIES}&_source={STATUS}%2C{CANCELATION_REQUESTED_AT}",
                 self.node,
-                CANCEL_SOURCE_FIELDS.join("%2C"),
                 self.refresh
             ))
             .header("accept", "application/json")
@@ -543,10 +537,11 @@ impl Target<'_> {
             .as_str()
             .and_then(ConnectorSyncStatus::parse)
             .ok_or_else(|| format!("job {id} has no known status: {job}"))?;
-        let transition =
-            cancel_transition(from).map_err(|to| format!("job {id}: no transition from {from} to {to}"))?;
+        let to = (CANCEL.row)(from).ok_or_else(|| format!("job {id}: no cancel from {from}"))?;
         let now = request_stamp();
-        let body = json!({ "doc": transition.partial_document(&now) });
+        let mut doc = cancel_fields(to, &now);
+        doc.insert(STATUS.to_owned(), to.as_str().into());
+        let body = json!({ "doc": doc });
         let response = self
             .http
             .post(format!(

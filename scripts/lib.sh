@@ -29,6 +29,7 @@ ES_PORT="${CSP_ES_PORT:-9200}"
 OPENSEARCH_PORT="${CSP_OPENSEARCH_PORT:-9201}"
 
 SYNC_JOBS_INDEX=.elastic-connectors-sync-jobs
+CONNECTORS_INDEX=.elastic-connectors
 
 log() { printf '%s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }

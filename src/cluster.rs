@@ -6,12 +6,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
+use actix_web::web::Bytes;
 use anyhow::Context;
 use elasticsearch::auth::Credentials;
 use elasticsearch::cert::{Certificate, CertificateValidation};
-use elasticsearch::http::headers::{HeaderName, HeaderValue, ACCEPT_ENCODING};
+use elasticsearch::http::headers::{HeaderMap, HeaderName, HeaderValue, ACCEPT_ENCODING};
 use elasticsearch::http::response::Response;
 use elasticsearch::http::transport::{SingleNodeConnectionPool, TransportBuilder};
+use elasticsearch::http::Method;
 use elasticsearch::Elasticsearch;
 use serde_json::Value;
 
@@ -54,29 +56,27 @@ fn certificate_validation(
 /// cluster's own privileges decide what the caller may do (they replace any service
 /// credentials), its X-Opaque-Id and its trace context.
 #[derive(Debug, Clone, Default)]
-pub struct Forwarded(Vec<(HeaderName, HeaderValue)>);
+pub struct Forwarded(HeaderMap);
 
 pub const FORWARDED_HEADERS: [&str; 4] = ["authorization", "x-opaque-id", "traceparent", "tracestate"];
 
 impl Forwarded {
     pub fn from_request(headers: &actix_web::http::header::HeaderMap) -> Self {
-        let forwarded = FORWARDED_HEADERS
-            .iter()
-            .filter_map(|name| {
-                let value = HeaderValue::from_bytes(headers.get(*name)?.as_bytes()).ok()?;
-                Some((HeaderName::from_static(name), value))
-            })
-            .map(|(name, mut value)| {
-                if name == "authorization" {
-                    value.set_sensitive(true);
-                }
-                (name, value)
-            })
-            .collect();
+        let mut forwarded = HeaderMap::new();
+        for name in FORWARDED_HEADERS {
+            let Some(value) = headers.get(name) else { continue };
+            let Ok(mut value) = HeaderValue::from_bytes(value.as_bytes()) else {
+                continue;
+            };
+            if name == "authorization" {
+                value.set_sensitive(true);
+            }
+            forwarded.insert(HeaderName::from_static(name), value);
+        }
         Self(forwarded)
     }
 
-    pub fn headers(&self) -> &[(HeaderName, HeaderValue)] {
+    pub fn headers(&self) -> &HeaderMap {
         &self.0
     }
 }
@@ -189,6 +189,25 @@ impl Cluster {
             .map(|node| node.shown.as_str())
             .collect::<Vec<_>>()
             .join(", ")
+    }
+
+    /// One request to the cluster through the client's generic call: method, path (already
+    /// percent-encoded), query parameters and a JSON body, with the caller's forwarded headers.
+    pub async fn call(
+        &self,
+        operation: &'static str,
+        forwarded: &Forwarded,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&Bytes>,
+    ) -> Result<Reply, ApiError> {
+        self.send(operation, |client| {
+            let headers = forwarded.headers().clone();
+            let body = body.cloned();
+            async move { client.send(method, path, headers, Some(query), body, None).await }
+        })
+        .await
     }
 
     /// Sends the request that `send` builds to one node. When a node cannot be connected to, the

@@ -14,7 +14,8 @@ use url::Url;
 pub const DEFAULT_CONFIG_FILE: &str = "config/default.toml";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9280";
 pub const DEFAULT_ES_URL: &str = "http://127.0.0.1:9200";
-pub const DEFAULT_INDEX: &str = ".elastic-connectors-sync-jobs";
+pub const DEFAULT_SYNC_JOBS_INDEX: &str = ".elastic-connectors-sync-jobs";
+pub const DEFAULT_CONNECTORS_INDEX: &str = ".elastic-connectors";
 pub const DEFAULT_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_CONFLICT_RETRIES: u32 = 10;
 pub const DEFAULT_CLIENT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -82,10 +83,17 @@ pub struct Opt {
     #[serde(default)]
     pub es_url: Vec<String>,
 
-    /// Index (an alias, as Elasticsearch lays it out) that holds the sync-job documents; the
-    /// service never creates it [default: .elastic-connectors-sync-jobs]
-    #[arg(long, env = "CONNECTOR_SYNC_PROXY_INDEX", value_name = "NAME")]
-    pub index: Option<String>,
+    /// The alias that holds the sync-job documents; posting the first job creates it (with the
+    /// concrete index NAME-v1 behind it) when it does not exist [default:
+    /// .elastic-connectors-sync-jobs]
+    #[arg(long, env = "CONNECTOR_SYNC_PROXY_SYNC_JOBS_INDEX", value_name = "NAME")]
+    pub sync_jobs_index: Option<String>,
+
+    /// The alias that holds the connector documents; creating the first connector creates it
+    /// (with the concrete index NAME-v1 behind it) when it does not exist [default:
+    /// .elastic-connectors]
+    #[arg(long, env = "CONNECTOR_SYNC_PROXY_CONNECTORS_INDEX", value_name = "NAME")]
+    pub connectors_index: Option<String>,
 
     /// How a cancel is applied: auto, script or optimistic [default: auto]
     #[arg(
@@ -213,7 +221,8 @@ pub enum TlsVerification {
 pub struct Settings {
     pub listen: String,
     pub es_urls: Vec<Url>,
-    pub index: String,
+    pub sync_jobs_index: String,
+    pub connectors_index: String,
     pub update_strategy: UpdateStrategy,
     pub refresh: Refresh,
     pub upstream_timeout: Duration,
@@ -273,20 +282,22 @@ impl Settings {
             "shutdown_grace",
             DEFAULT_SHUTDOWN_GRACE,
         )?;
-        let index = cli
-            .index
-            .or(file.index)
-            .unwrap_or_else(|| DEFAULT_INDEX.to_owned());
-        if index.is_empty() || index.contains(['/', ',', '*', ' ']) {
-            bail!("invalid index name [{index}]: it must be one alias or index name");
-        }
+        let sync_jobs_index = alias_name(
+            cli.sync_jobs_index.or(file.sync_jobs_index),
+            DEFAULT_SYNC_JOBS_INDEX,
+        )?;
+        let connectors_index = alias_name(
+            cli.connectors_index.or(file.connectors_index),
+            DEFAULT_CONNECTORS_INDEX,
+        )?;
         Ok(Settings {
             listen: cli
                 .listen
                 .or(file.listen)
                 .unwrap_or_else(|| DEFAULT_LISTEN.to_owned()),
             es_urls,
-            index,
+            sync_jobs_index,
+            connectors_index,
             update_strategy: cli
                 .update_strategy
                 .or(file.update_strategy)
@@ -320,6 +331,15 @@ impl Settings {
     pub fn redacted_es_urls(&self) -> Vec<String> {
         self.es_urls.iter().map(redact_url).collect()
     }
+}
+
+/// One alias name, or the default.
+fn alias_name(given: Option<String>, default: &str) -> anyhow::Result<String> {
+    let name = given.unwrap_or_else(|| default.to_owned());
+    if name.is_empty() || name.contains(['/', ',', '*', ' ', '?', '"', '<', '>', '|', '\\', '#', ':']) {
+        bail!("invalid index name [{name}]: it must be one alias name");
+    }
+    Ok(name)
 }
 
 pub const PASSWORD_ENV: &str = "CONNECTOR_SYNC_PROXY_ES_PASSWORD";
@@ -444,7 +464,7 @@ mod tests {
         let file = dir.join("settings.toml");
         std::fs::write(
             &file,
-            "listen = \"0.0.0.0:1\"\nes_url = [\"http://a:9200\"]\nrefresh = \"wait_for\"\nindex = \"jobs\"\n",
+            "listen = \"0.0.0.0:1\"\nes_url = [\"http://a:9200\"]\nrefresh = \"wait_for\"\nsync_jobs_index = \"jobs\"\n",
         )
         .unwrap();
         let mut cli = opt(&["--listen", "127.0.0.1:2", "--update-strategy", "optimistic"]);
@@ -453,7 +473,8 @@ mod tests {
         assert_eq!(settings.listen, "127.0.0.1:2");
         assert_eq!(settings.es_urls[0].as_str(), "http://a:9200/");
         assert_eq!(settings.refresh, Refresh::WaitFor);
-        assert_eq!(settings.index, "jobs");
+        assert_eq!(settings.sync_jobs_index, "jobs");
+        assert_eq!(settings.connectors_index, DEFAULT_CONNECTORS_INDEX);
         assert_eq!(settings.update_strategy, UpdateStrategy::Optimistic);
         assert_eq!(settings.upstream_timeout, DEFAULT_UPSTREAM_TIMEOUT);
         std::fs::remove_dir_all(dir).unwrap();

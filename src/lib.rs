@@ -1,5 +1,7 @@
 pub mod cluster;
 pub mod config;
+pub mod connector;
+pub mod documents;
 pub mod error;
 pub mod ids;
 pub mod json;

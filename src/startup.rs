@@ -12,8 +12,11 @@ use anyhow::Context;
 
 use crate::cluster::Cluster;
 use crate::config::Settings;
+use crate::connector::Connectors;
+use crate::documents::layouts::{self, Layout};
+use crate::documents::Store;
 use crate::metrics::Metrics;
-use crate::routes::{configure, conventions::conventions};
+use crate::routes::{configure, conventions::conventions, State};
 use crate::sync_job::SyncJobs;
 
 pub struct Application {
@@ -31,18 +34,26 @@ impl Application {
         let metrics = Arc::new(Metrics::new());
         let cluster = Cluster::connect(&settings, metrics.clone())?;
         log::info!(
-            "listening on http://{address}, cluster [{}], index [{}], update strategy {:?}, refresh {:?}",
+            "listening on http://{address}, cluster [{}], indices [{}, {}], update strategy {:?}, refresh {:?}",
             cluster.describe(),
-            settings.index,
+            settings.connectors_index,
+            settings.sync_jobs_index,
             settings.update_strategy,
             settings.refresh
         );
-        let jobs = web::Data::new(SyncJobs::new(cluster, &settings));
+        let store = Arc::new(Store::new(cluster, &settings));
+        let jobs_layout = Layout::new(layouts::SYNC_JOBS, &settings.sync_jobs_index);
+        let connectors_layout = Layout::new(layouts::CONNECTORS, &settings.connectors_index);
+        let state = web::Data::new(State {
+            jobs: SyncJobs::new(store.clone(), jobs_layout.clone(), connectors_layout.clone()),
+            connectors: Connectors::new(store.clone(), connectors_layout, jobs_layout),
+            store,
+        });
         let metrics = web::Data::from(metrics);
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(conventions))
-                .app_data(jobs.clone())
+                .app_data(state.clone())
                 .app_data(metrics.clone())
                 .configure(configure)
         })

@@ -73,7 +73,7 @@ pub async fn conventions(
     let seconds = started.elapsed().as_secs_f64();
     let status = res.status().as_u16();
     if let Some(metrics) = req.app_data::<web::Data<Metrics>>() {
-        metrics.observe_request(route_name(req.match_pattern().as_deref()), status, seconds);
+        metrics.observe_request(route_name(&req), status, seconds);
     }
     let latency_ms = seconds * 1000.0;
     log::info!(

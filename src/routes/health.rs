@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::error::ApiError;
 use crate::metrics::Metrics;
-use crate::sync_job::SyncJobs;
+use crate::routes::State;
 
 /// `GET /-/live`: the process serves requests.
 pub async fn live() -> HttpResponse {
@@ -15,8 +15,8 @@ pub async fn live() -> HttpResponse {
 }
 
 /// `GET /-/ready`: the cluster answers; 503 (or 504) in Elasticsearch's envelope when it does not.
-pub async fn ready(jobs: web::Data<SyncJobs>) -> Result<HttpResponse, ApiError> {
-    jobs.cluster().ping().await?;
+pub async fn ready(state: web::Data<State>) -> Result<HttpResponse, ApiError> {
+    state.store.cluster().ping().await?;
     Ok(HttpResponse::Ok().json(json!({ "status": "ready" })))
 }
 

@@ -41,6 +41,25 @@ impl ConnectorSyncStatus {
     pub fn parse(value: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|status| status.as_str() == value)
     }
+
+    /// A status named by a client, in any case (`?status=PENDING`), as Elasticsearch reads it.
+    pub fn from_param(value: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|status| status.as_str().eq_ignore_ascii_case(value))
+    }
+
+    /// The connector protocol's state machine: whether a job may go from `self` to `to`.
+    pub fn may_become(self, to: Self) -> bool {
+        use ConnectorSyncStatus::*;
+        matches!(
+            (self, to),
+            (Pending, InProgress | Canceled)
+                | (InProgress, Canceling | Completed | Suspended | Error)
+                | (Suspended, InProgress | Canceled)
+                | (Canceling, Canceled | Error)
+        )
+    }
 }
 
 impl fmt::Display for ConnectorSyncStatus {
@@ -58,6 +77,23 @@ mod tests {
         for status in ConnectorSyncStatus::ALL {
             assert_eq!(ConnectorSyncStatus::parse(status.as_str()), Some(status));
         }
+    }
+
+    #[test]
+    fn terminal_statuses_go_nowhere() {
+        for from in [
+            ConnectorSyncStatus::Canceled,
+            ConnectorSyncStatus::Completed,
+            ConnectorSyncStatus::Error,
+        ] {
+            assert!(
+                ConnectorSyncStatus::ALL.iter().all(|to| !from.may_become(*to)),
+                "{from}"
+            );
+        }
+        assert!(ConnectorSyncStatus::Pending.may_become(ConnectorSyncStatus::InProgress));
+        assert!(!ConnectorSyncStatus::Pending.may_become(ConnectorSyncStatus::Error));
+        assert!(ConnectorSyncStatus::Canceling.may_become(ConnectorSyncStatus::Error));
     }
 
     #[test]

@@ -5,7 +5,8 @@ use connector_sync_proxy::config::{Refresh, UpdateStrategy};
 use serde_json::{json, Value};
 
 use crate::helpers::{
-    es_error, job, spawn_app, spawn_app_with, unique_id, Backend, BOTH, ELASTICSEARCH, INDEX, SCRIPTING,
+    es_error, invalid_transition, job, spawn_app, spawn_app_with, unique_id, Backend, BOTH, ELASTICSEARCH,
+    INDEX, SCRIPTING,
 };
 
 /// Cancels a job in `from` and checks the stored document: exactly the expected fields written,
@@ -118,13 +119,9 @@ async fn cancel_refuses_every_status_the_protocol_does_not_allow_and_writes_noth
             let response = app.cancel(&id).await;
 
             assert_eq!(response.status(), 400, "{} cancel from {from}", backend.name);
-            let reason = format!(
-                "Invalid transition attempt from [{from}] to [canceling]. Such a ConnectorSyncStatus \
-                 transition is not supported by the Connector Protocol."
-            );
             assert_eq!(
                 response.json::<Value>().await.unwrap(),
-                es_error("status_exception", &reason, 400)
+                invalid_transition(from, "canceling")
             );
             assert_eq!(
                 app.node.read(&id).await.unwrap(),
@@ -204,10 +201,10 @@ async fn cancel_of_a_missing_job_is_not_found() {
         let response = app.cancel(&id).await;
 
         assert_eq!(response.status(), 404, "{}", backend.name);
-        let reason = format!("connector sync job [{id}] not found");
+        // Elasticsearch reads the job first and names only its id when there is none.
         assert_eq!(
             response.json::<Value>().await.unwrap(),
-            es_error("resource_not_found_exception", &reason, 404)
+            es_error("resource_not_found_exception", &id, 404)
         );
         assert_eq!(
             app.node.read(&id).await,
@@ -222,7 +219,7 @@ async fn cancel_of_a_missing_job_is_not_found() {
 async fn cancel_without_the_index_is_not_found_and_creates_no_index() {
     for backend in BOTH {
         let index = unique_id("csp-missing-index");
-        let app = spawn_app_with(backend, |settings| settings.index = index.clone()).await;
+        let app = spawn_app_with(backend, |settings| settings.sync_jobs_index = index.clone()).await;
 
         let response = app.cancel("job-1").await;
 

@@ -156,7 +156,7 @@ async fn app_with_own_index(backend: Backend) -> (crate::helpers::TestApp, Strin
     let id = unique_id("job");
     node.seed_into(&alias, &id, job("in_progress")).await;
     let index = alias.clone();
-    let app = spawn_app_with(backend, move |settings| settings.index = index).await;
+    let app = spawn_app_with(backend, move |settings| settings.sync_jobs_index = index).await;
     (app, alias, id)
 }
 
@@ -201,7 +201,7 @@ async fn a_cluster_that_cannot_serve_the_shard_is_answered_502_or_504() {
         node.create_jobs_index(&alias, settings).await;
         let index = alias.clone();
         let app = spawn_app_with(backend, move |settings| {
-            settings.index = index;
+            settings.sync_jobs_index = index;
             settings.upstream_timeout = Duration::from_secs(2);
         })
         .await;

@@ -7,6 +7,7 @@ use connector_sync_proxy::startup::Application;
 use serde_json::{json, Value};
 
 pub const INDEX: &str = ".elastic-connectors-sync-jobs";
+pub const CONNECTORS_INDEX: &str = ".elastic-connectors";
 
 /// A real node and the update strategy the tests run against it.
 #[derive(Clone, Copy, Debug)]
@@ -170,7 +171,8 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)
     let mut settings = Settings {
         listen: "127.0.0.1:0".to_owned(),
         es_urls: vec![node.url.parse().unwrap()],
-        index: INDEX.to_owned(),
+        sync_jobs_index: INDEX.to_owned(),
+        connectors_index: CONNECTORS_INDEX.to_owned(),
         update_strategy: backend.strategy,
         refresh: Refresh::True,
         upstream_timeout: Duration::from_secs(30),
@@ -242,6 +244,20 @@ pub fn es_error(kind: &str, reason: &str, status: u16) -> Value {
         "error": {"root_cause": [{"type": kind, "reason": reason}], "type": kind, "reason": reason},
         "status": status,
     })
+}
+
+/// Elasticsearch's answer to a sync-job transition the connector protocol forbids.
+pub fn invalid_transition(from: &str, to: &str) -> Value {
+    let reason = format!(
+        "Invalid transition attempt from [{from}] to [{to}]. Such a ConnectorSyncStatus \
+         transition is not supported by the Connector Protocol."
+    );
+    let mut body = es_error("status_exception", &reason, 400);
+    body["error"]["caused_by"] = json!({
+        "type": "connector_sync_job_invalid_status_transition_exception",
+        "reason": reason,
+    });
+    body
 }
 
 /// Sends one request exactly as written, for paths an HTTP client library would normalise

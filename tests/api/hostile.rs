@@ -21,7 +21,7 @@ async fn app_with_own_index(backend: crate::helpers::Backend) -> (TestApp, Strin
     node.seed_into(&alias, &id, job("pending")).await;
     let index = alias.clone();
     let app = spawn_app_with(backend, move |settings| {
-        settings.index = index;
+        settings.sync_jobs_index = index;
         settings.client_timeout = Duration::from_secs(1);
     })
     .await;
@@ -69,7 +69,8 @@ async fn a_catalogue_of_bad_requests_gets_clear_errors_and_changes_nothing() {
         ("GET", request("GET", &target_path, "", ""), 405, "method_not_allowed_exception"),
         ("DELETE", request("DELETE", &target_path, "", ""), 405, "method_not_allowed_exception"),
         ("POST with body", request("POST", &target_path, "", "{\"x\":1}"), 405, "method_not_allowed_exception"),
-        ("unknown path", request("PUT", "/_connector/_sync_job/_cancel", "", ""), 404, "resource_not_found_exception"),
+        ("no method on a job", request("PUT", "/_connector/_sync_job/_cancel", "", ""), 405, "method_not_allowed_exception"),
+        ("unknown path", request("PUT", "/_connector/_sync_job/a/b/_cancel", "", ""), 404, "resource_not_found_exception"),
         ("index path", request("PUT", &format!("/{alias}/_doc/x"), "", "{}"), 404, "resource_not_found_exception"),
         ("HTTP/1.0", b"PUT /_connector/_sync_job/nope/_cancel HTTP/1.0\r\n\r\n".to_vec(), 404, "resource_not_found_exception"),
         (

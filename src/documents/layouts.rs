@@ -1,0 +1,108 @@
+//! How the connector indices are laid out, defined once: each is a hidden concrete index
+//! `<alias>-v1` behind its alias, with the settings and mappings Elasticsearch's template
+//! registry gives it (the JSON files beside this one, which `scripts/create-index.sh` sends as
+//! they are). Only operations that create a document create its index, and only when it is
+//! missing.
+
+use actix_web::web::Bytes;
+use elasticsearch::http::Method;
+use serde_json::{json, Value};
+
+use super::encode;
+use crate::cluster::{Cluster, Forwarded};
+use crate::error::ApiError;
+
+/// `.elastic-connectors-v1` behind `.elastic-connectors`.
+pub const CONNECTORS: &str = include_str!("layouts/elastic-connectors.json");
+/// `.elastic-connectors-sync-jobs-v1` behind `.elastic-connectors-sync-jobs`.
+pub const SYNC_JOBS: &str = include_str!("layouts/elastic-connectors-sync-jobs.json");
+
+/// One index: the alias the service reads and writes through, and the body that creates the
+/// concrete index behind it.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub alias: String,
+    body: Value,
+}
+
+impl Layout {
+    /// The layout of `definition` (one of the files above) behind `alias`.
+    pub fn new(definition: &str, alias: &str) -> Self {
+        let mut body: Value = serde_json::from_str(definition).expect("the index layouts are valid JSON");
+        body["aliases"] = json!({ alias: {} });
+        Self {
+            alias: alias.to_owned(),
+            body,
+        }
+    }
+
+    /// The concrete index behind the alias.
+    pub fn concrete_index(&self) -> String {
+        format!("{}-v1", self.alias)
+    }
+
+    pub fn body(&self) -> &Value {
+        &self.body
+    }
+}
+
+/// Creates the concrete index with its alias; an index that exists by now (another request
+/// created it first) is fine.
+pub async fn create_index(cluster: &Cluster, layout: &Layout, forwarded: &Forwarded) -> Result<(), ApiError> {
+    let path = format!("/{}", encode(&layout.concrete_index()));
+    let body = Bytes::from(layout.body.to_string());
+    let reply = cluster
+        .call(
+            "create_index",
+            forwarded,
+            Method::Put,
+            &path,
+            &[("wait_for_active_shards", "1")],
+            Some(&body),
+        )
+        .await?;
+    match reply.status {
+        200 => {
+            log::info!(
+                "created the index {} with the alias {}",
+                layout.concrete_index(),
+                layout.alias
+            );
+            Ok(())
+        }
+        400 if reply.body["error"]["type"] == "resource_already_exists_exception" => Ok(()),
+        _ => Err(reply.into_error()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_layouts_are_hidden_single_shard_indices_without_dynamic_mapping() {
+        for (definition, alias) in [
+            (CONNECTORS, ".elastic-connectors"),
+            (SYNC_JOBS, ".elastic-connectors-sync-jobs"),
+        ] {
+            let layout = Layout::new(definition, alias);
+            let body = layout.body();
+            assert_eq!(body["settings"]["index"]["hidden"], true);
+            assert_eq!(body["settings"]["index"]["number_of_shards"], "1");
+            assert_eq!(body["mappings"]["dynamic"], "false");
+            assert_eq!(body["aliases"], json!({ alias: {} }));
+            assert_eq!(
+                serde_json::from_str::<Value>(definition).unwrap()["aliases"],
+                json!({ alias: {} }),
+                "the files hold the default alias, so the scripts can send them as they are"
+            );
+        }
+        let jobs = Layout::new(SYNC_JOBS, "jobs");
+        assert_eq!(jobs.concrete_index(), "jobs-v1");
+        assert_eq!(jobs.body()["aliases"], json!({"jobs": {}}));
+        assert_eq!(
+            jobs.body()["mappings"]["properties"]["connector"]["properties"]["id"]["type"],
+            "keyword"
+        );
+    }
+}

@@ -1,0 +1,256 @@
+//! The connector documents in the cluster: reading, creating and deleting them, the index
+//! layouts, and the one way every change to a stored document is written (`update`).
+
+pub mod layouts;
+mod update;
+
+use std::sync::atomic::AtomicBool;
+
+use actix_web::web::Bytes;
+use elasticsearch::http::Method;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use serde_json::{json, Map, Value};
+
+use crate::cluster::{Cluster, Forwarded, Reply};
+use crate::config::{Refresh, Settings, UpdateStrategy};
+use crate::error::{ApiError, ErrorType};
+use layouts::Layout;
+pub use update::{merged, script_body, Applied, Missing, Rule, Table, Target, TABLE_SCRIPT};
+
+pub type Source = Map<String, Value>;
+
+/// Characters an id keeps in a URL path; everything else is percent-encoded.
+const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// The documents of one cluster, and how changes to them are written.
+pub struct Store {
+    cluster: Cluster,
+    refresh: &'static str,
+    strategy: UpdateStrategy,
+    conflict_retries: u32,
+    /// Set, once, when `auto` learns that the cluster cannot run update scripts.
+    scripts_unavailable: AtomicBool,
+}
+
+/// A stored document and the version it was read at.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub source: Source,
+    pub seq_no: i64,
+    pub primary_term: i64,
+}
+
+/// What a write that may create a document did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    Created,
+    Updated,
+}
+
+impl Store {
+    pub fn new(cluster: Cluster, settings: &Settings) -> Self {
+        cluster.metrics().set_strategy(match settings.update_strategy {
+            UpdateStrategy::Optimistic => "optimistic",
+            UpdateStrategy::Auto | UpdateStrategy::Script => "script",
+        });
+        Self {
+            cluster,
+            refresh: match settings.refresh {
+                Refresh::True => "true",
+                Refresh::WaitFor => "wait_for",
+                Refresh::False => "false",
+            },
+            strategy: settings.update_strategy,
+            conflict_retries: settings.conflict_retries,
+            scripts_unavailable: AtomicBool::new(false),
+        }
+    }
+
+    pub fn cluster(&self) -> &Cluster {
+        &self.cluster
+    }
+
+    /// The document, or `Missing` when it or its index does not exist. A realtime read sees
+    /// every write that was acknowledged, refreshed or not.
+    pub async fn get(
+        &self,
+        index: &str,
+        id: &str,
+        forwarded: &Forwarded,
+        source_fields: Option<&str>,
+    ) -> Result<Result<Found, Missing>, ApiError> {
+        let path = doc_path(index, "_doc", id);
+        let mut query = vec![("realtime", "true")];
+        if let Some(fields) = source_fields {
+            query.push(("_source", fields));
+        }
+        let reply = self
+            .cluster
+            .call("get", forwarded, Method::Get, &path, &query, None)
+            .await?;
+        match reply.status {
+            200 => found(&reply).map(Ok),
+            404 => Ok(Err(Missing::of(&reply))),
+            _ => Err(reply.into_error()),
+        }
+    }
+
+    /// A search; `None` when the index does not exist.
+    pub async fn search(
+        &self,
+        index: &str,
+        body: &Value,
+        forwarded: &Forwarded,
+    ) -> Result<Option<Value>, ApiError> {
+        let path = format!("/{}/_search", encode(index));
+        let body = Bytes::from(body.to_string());
+        let reply = self
+            .cluster
+            .call("search", forwarded, Method::Post, &path, &[], Some(&body))
+            .await?;
+        match reply.status {
+            200 => Ok(Some(reply.body)),
+            404 if Missing::of(&reply) == Missing::Index => Ok(None),
+            _ => Err(reply.into_error()),
+        }
+    }
+
+    /// Writes a whole document under `id` into the index of `layout`, creating the index the
+    /// way Elasticsearch lays it out when it does not exist yet. With `only_new`, an existing
+    /// document is left alone and the answer is `None`.
+    pub async fn put(
+        &self,
+        layout: &Layout,
+        id: &str,
+        doc: &Source,
+        only_new: bool,
+        forwarded: &Forwarded,
+    ) -> Result<Option<Written>, ApiError> {
+        let path = doc_path(&layout.alias, if only_new { "_create" } else { "_doc" }, id);
+        let body = Bytes::from(serde_json::to_vec(doc).unwrap_or_default());
+        let query = [("refresh", self.refresh), ("require_alias", "true")];
+        for _ in 0..2 {
+            let reply = self
+                .cluster
+                .call("index", forwarded, Method::Put, &path, &query, Some(&body))
+                .await?;
+            match reply.status {
+                201 => return Ok(Some(Written::Created)),
+                200 => return Ok(Some(Written::Updated)),
+                409 if only_new => return Ok(None),
+                404 if Missing::of(&reply) == Missing::Index => {
+                    layouts::create_index(&self.cluster, layout, forwarded).await?;
+                }
+                _ => return Err(reply.into_error()),
+            }
+        }
+        Err(ApiError::new(
+            ErrorType::UpstreamError,
+            format!(
+                "the index [{}] was created but a write to it still failed",
+                layout.alias
+            ),
+        ))
+    }
+
+    /// Deletes the document; `Missing` when it or its index does not exist.
+    pub async fn delete(
+        &self,
+        index: &str,
+        id: &str,
+        forwarded: &Forwarded,
+    ) -> Result<Result<(), Missing>, ApiError> {
+        let path = doc_path(index, "_doc", id);
+        let reply = self
+            .cluster
+            .call(
+                "delete",
+                forwarded,
+                Method::Delete,
+                &path,
+                &[("refresh", self.refresh)],
+                None,
+            )
+            .await?;
+        match reply.status {
+            200 => Ok(Ok(())),
+            404 => Ok(Err(Missing::of(&reply))),
+            _ => Err(reply.into_error()),
+        }
+    }
+
+    /// Deletes every document matching `query`; a missing index deletes nothing. Returns the
+    /// failures the cluster reported, if any.
+    pub async fn delete_by_query(
+        &self,
+        index: &str,
+        query: Value,
+        forwarded: &Forwarded,
+    ) -> Result<Vec<Value>, ApiError> {
+        let path = format!("/{}/_delete_by_query", encode(index));
+        let body = Bytes::from(json!({ "query": query }).to_string());
+        let refresh = if self.refresh == "false" { "false" } else { "true" };
+        let params = [
+            ("refresh", refresh),
+            ("ignore_unavailable", "true"),
+            ("conflicts", "proceed"),
+        ];
+        let reply = self
+            .cluster
+            .call(
+                "delete_by_query",
+                forwarded,
+                Method::Post,
+                &path,
+                &params,
+                Some(&body),
+            )
+            .await?;
+        match reply.status {
+            200 => Ok(reply.body["failures"].as_array().cloned().unwrap_or_default()),
+            _ => Err(reply.into_error()),
+        }
+    }
+}
+
+fn found(reply: &Reply) -> Result<Found, ApiError> {
+    let source = reply.body["_source"].as_object().cloned();
+    let seq_no = reply.body["_seq_no"].as_i64();
+    let primary_term = reply.body["_primary_term"].as_i64();
+    match (source, seq_no, primary_term) {
+        (Some(source), Some(seq_no), Some(primary_term)) => Ok(Found {
+            source,
+            seq_no,
+            primary_term,
+        }),
+        _ => Err(unexpected(reply)),
+    }
+}
+
+/// `/{index}/{endpoint}/{id}`, each part percent-encoded.
+pub fn doc_path(index: &str, endpoint: &str, id: &str) -> String {
+    format!("/{}/{endpoint}/{}", encode(index), encode(id))
+}
+
+pub fn encode(part: &str) -> String {
+    utf8_percent_encode(part, PATH_SEGMENT).to_string()
+}
+
+pub fn unexpected(reply: &Reply) -> ApiError {
+    log::error!(
+        "unexpected answer from the cluster ({}): {}",
+        reply.status,
+        reply.body
+    );
+    ApiError::new(
+        ErrorType::UpstreamError,
+        format!(
+            "the Elasticsearch cluster gave an unexpected answer ({})",
+            reply.status
+        ),
+    )
+}

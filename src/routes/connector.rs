@@ -1,0 +1,5 @@
+//! `/_connector/...`: the connector APIs, one declaration each.
+
+use super::Api;
+
+pub const APIS: &[Api] = &[];
