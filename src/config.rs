@@ -20,6 +20,10 @@ pub const DEFAULT_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_CONFLICT_RETRIES: u32 = 10;
 pub const DEFAULT_CLIENT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+/// Connector and sync-job bodies are settings and counters, a few KB; large advanced sync
+/// rules or sync cursors stay far below this, and it bounds what one request can make the
+/// service hold (a body is read whole to be parsed).
+pub const DEFAULT_MAX_BODY_SIZE: usize = 10 * 1024 * 1024;
 
 /// How a cancel is applied to the job document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
@@ -128,6 +132,11 @@ pub struct Opt {
     #[arg(long, env = "CONNECTOR_SYNC_PROXY_CLIENT_TIMEOUT", value_name = "DURATION")]
     pub client_timeout: Option<String>,
 
+    /// The largest request body the connector APIs read, like 512kb or 10mb; a larger one is
+    /// answered 413 without being read [default: 10mb]
+    #[arg(long, env = "CONNECTOR_SYNC_PROXY_MAX_BODY_SIZE", value_name = "SIZE")]
+    pub max_body_size: Option<String>,
+
     /// On SIGTERM or SIGINT the service stops accepting connections and lets requests in
     /// flight finish for up to this long before it exits [default: 30s]
     #[arg(long, env = "CONNECTOR_SYNC_PROXY_SHUTDOWN_GRACE", value_name = "DURATION")]
@@ -228,6 +237,7 @@ pub struct Settings {
     pub upstream_timeout: Duration,
     pub conflict_retries: u32,
     pub client_timeout: Duration,
+    pub max_body_size: usize,
     pub shutdown_grace: Duration,
     pub credentials: Option<ServiceCredentials>,
     pub tls: TlsVerification,
@@ -282,6 +292,10 @@ impl Settings {
             "shutdown_grace",
             DEFAULT_SHUTDOWN_GRACE,
         )?;
+        let max_body_size = match cli.max_body_size.or(file.max_body_size) {
+            Some(raw) => parse_size(&raw).context("invalid max_body_size")?,
+            None => DEFAULT_MAX_BODY_SIZE,
+        };
         let sync_jobs_index = alias_name(
             cli.sync_jobs_index.or(file.sync_jobs_index),
             DEFAULT_SYNC_JOBS_INDEX,
@@ -309,6 +323,7 @@ impl Settings {
                 .or(file.conflict_retries)
                 .unwrap_or(DEFAULT_CONFLICT_RETRIES),
             client_timeout,
+            max_body_size,
             shutdown_grace,
             credentials: service_credentials(
                 cli.es_username.or(file.es_username),
@@ -419,6 +434,31 @@ pub fn parse_duration(raw: &str) -> anyhow::Result<Duration> {
     Ok(duration)
 }
 
+/// Parses `512kb`, `10mb`, `1gb` or a bare number of bytes.
+pub fn parse_size(raw: &str) -> anyhow::Result<usize> {
+    let lower = raw.trim().to_ascii_lowercase();
+    let (number, unit) = match lower.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => lower.split_at(at),
+        None => (lower.as_str(), "b"),
+    };
+    let value: usize = number
+        .parse()
+        .with_context(|| format!("[{raw}] is not a size like 512kb or 10mb"))?;
+    let factor = match unit.trim() {
+        "b" => 1,
+        "kb" => 1024,
+        "mb" => 1024 * 1024,
+        "gb" => 1024 * 1024 * 1024,
+        _ => bail!("[{raw}] is not a size like 512kb or 10mb"),
+    };
+    if value == 0 {
+        bail!("the size must be greater than zero");
+    }
+    value
+        .checked_mul(factor)
+        .with_context(|| format!("[{raw}] is too large"))
+}
+
 fn redact_url(url: &Url) -> String {
     let mut shown = url.clone();
     if !shown.username().is_empty() || shown.password().is_some() {
@@ -455,6 +495,16 @@ mod tests {
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("1h").is_err());
         assert!(parse_duration("fast").is_err());
+    }
+
+    #[test]
+    fn sizes_take_a_unit() {
+        assert_eq!(parse_size("512kb").unwrap(), 512 * 1024);
+        assert_eq!(parse_size("10MB").unwrap(), 10 * 1024 * 1024);
+        assert_eq!(parse_size("100").unwrap(), 100);
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("10tb").is_err());
+        assert!(parse_size("big").is_err());
     }
 
     #[test]

@@ -50,10 +50,12 @@ impl Application {
             store,
         });
         let metrics = web::Data::from(metrics);
+        let max_body_size = settings.max_body_size;
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(conventions))
                 .app_data(state.clone())
+                .app_data(web::PayloadConfig::new(max_body_size))
                 .app_data(metrics.clone())
                 .configure(configure)
         })

@@ -150,6 +150,36 @@ impl TestApp {
         format!("{}/_connector/_sync_job/{raw_id}/_cancel", self.address)
     }
 
+    /// Any request to the service with an optional JSON body; the status and the JSON answer
+    /// (`Value::Null` when the answer is not JSON).
+    pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut request = self
+            .http
+            .request(method.parse().unwrap(), format!("{}{path}", self.address));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("the service did not answer");
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// A request with a body sent exactly as given (not necessarily JSON).
+    pub async fn call_raw(&self, method: &str, path: &str, body: &str) -> (u16, Value) {
+        let response = self
+            .http
+            .request(method.parse().unwrap(), format!("{}{path}", self.address))
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .await
+            .expect("the service did not answer");
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
     /// `PUT /_connector/_sync_job/{id}/_cancel`, the id percent-encoded as a client would.
     pub async fn cancel(&self, id: &str) -> reqwest::Response {
         self.http
@@ -178,6 +208,7 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)
         upstream_timeout: Duration::from_secs(30),
         conflict_retries: 10,
         client_timeout: Duration::from_secs(5),
+        max_body_size: connector_sync_proxy::config::DEFAULT_MAX_BODY_SIZE,
         shutdown_grace: Duration::from_secs(30),
         credentials: None,
         tls: TlsVerification::Verify { extra_ca: None },
@@ -223,6 +254,30 @@ pub fn unique_id(label: &str) -> String {
 
 pub fn encode(id: &str) -> String {
     percent_encoding::utf8_percent_encode(id, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+/// A connector document with an index and a service type, as the connector API stores one.
+pub fn connector(index_name: &str) -> Value {
+    json!({
+        "configuration": {"host": {"label": "Host", "value": "db.example", "required": true, "sensitive": false}},
+        "custom_scheduling": {},
+        "filtering": [{
+            "active": {"advanced_snippet": {"value": {}}, "rules": [{"id": "DEFAULT", "field": "_", "order": 0,
+                "policy": "include", "rule": "regex", "value": ".*"}], "validation": {"errors": [], "state": "valid"}},
+            "domain": "DEFAULT",
+            "draft": {"advanced_snippet": {"value": {}}, "rules": [], "validation": {"errors": [], "state": "edited"}}
+        }],
+        "index_name": index_name,
+        "is_native": false,
+        "language": "en",
+        "name": "test connector",
+        "pipeline": {"extract_binary_content": true, "name": "search-default-ingestion", "reduce_whitespace": true, "run_ml_inference": false},
+        "scheduling": {},
+        "service_type": "mongodb",
+        "status": "connected",
+        "sync_now": false,
+        "deleted": false,
+    })
 }
 
 /// A job document as the connector service writes it, in the given status.
@@ -355,6 +410,11 @@ impl Node {
             .collect();
         docs.sort_by(|a, b| a.0.cmp(&b.0));
         docs
+    }
+
+    /// Writes a connector document directly, as the connector API would have stored it.
+    pub async fn seed_connector(&self, id: &str, doc: Value) {
+        self.seed_into(CONNECTORS_INDEX, id, doc).await
     }
 
     /// Seeds a job into a given index.

@@ -158,19 +158,51 @@ fn interesting_id() -> impl Strategy<Value = Vec<u8>> {
     ]
 }
 
+/// Each sync-job API that takes an id: method, path suffix, body, the status it answers for a
+/// pending job, and whether the job (`None`: deleted) looks as it should afterwards.
+type Check = fn(Option<&Value>) -> bool;
+const ID_ENDPOINTS: [(&str, &str, &str, u16, Check); 7] = [
+    ("PUT", "/_cancel", "", 200, |job| {
+        job.is_some_and(|job| job["status"] == "canceled")
+    }),
+    ("PUT", "/_check_in", "", 200, |job| {
+        job.is_some_and(|job| {
+            job["status"] == "pending" && job["last_seen"] != self::job("pending")["last_seen"]
+        })
+    }),
+    ("PUT", "/_claim", r#"{"worker_hostname": "prop"}"#, 200, |job| {
+        job.is_some_and(|job| job["status"] == "in_progress" && job["worker_hostname"] == "prop")
+    }),
+    ("PUT", "/_error", r#"{"error": "x"}"#, 400, |job| {
+        job.is_some_and(|job| *job == self::job("pending"))
+    }),
+    (
+        "PUT",
+        "/_stats",
+        r#"{"deleted_document_count": 0, "indexed_document_count": 1, "indexed_document_volume": 2}"#,
+        200,
+        |job| job.is_some_and(|job| job["indexed_document_count"] == 1),
+    ),
+    ("GET", "", "", 200, |job| {
+        job.is_some_and(|job| *job == self::job("pending"))
+    }),
+    ("DELETE", "", "", 200, |job| job.is_none()),
+];
+
 #[test]
-fn any_id_cancels_its_own_job_or_is_refused_and_never_touches_another() {
+fn any_id_reaches_its_own_job_or_is_refused_and_never_touches_another() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (app, alias, sentinel) = runtime.block_on(app_with_own_index(SCRIPTING));
     let sentinel_before = runtime.block_on(read_in(&app.node, &alias, &sentinel));
 
     let config = ProptestConfig {
-        cases: 48,
+        cases: 64,
         failure_persistence: None,
         ..ProptestConfig::default()
     };
-    proptest!(config, |(id in interesting_id())| {
+    proptest!(config, |(id in interesting_id(), endpoint in 0..ID_ENDPOINTS.len())| {
         runtime.block_on(async {
+            let (method, suffix, body, ok_status, check) = ID_ENDPOINTS[endpoint];
             let raw = percent_encoding::percent_encode(&id, percent_encoding::NON_ALPHANUMERIC).to_string();
             // Seed a pending job under this id where Elasticsearch takes the id at all.
             let seeded = match std::str::from_utf8(&id) {
@@ -181,17 +213,22 @@ fn any_id_cancels_its_own_job_or_is_refused_and_never_touches_another() {
                 _ => false,
             };
 
-            let path = format!("/_connector/_sync_job/{raw}/_cancel");
-            let (status, _, body) = raw_exchange(&app, &request("PUT", &path, "", "")).await;
+            let path = format!("/_connector/_sync_job/{raw}{suffix}");
+            let headers = if body.is_empty() { "" } else { "Content-Type: application/json\r\n" };
+            let (status, _, answer) = raw_exchange(&app, &request(method, &path, headers, body)).await;
 
             if seeded {
-                prop_assert_eq!(status, 200, "{:?}: {}", id, body);
                 let text = std::str::from_utf8(&id).unwrap();
-                let stored = read_in(&app.node, &alias, text).await.expect("the job is still there");
-                prop_assert_eq!(&stored["source"]["status"], "canceled");
+                prop_assert_eq!(status, ok_status, "{} {:?}: {}", path, id, answer);
+                if method == "GET" {
+                    prop_assert_eq!(&answer["id"], text);
+                }
+                let stored = read_in(&app.node, &alias, text).await;
+                let source = stored.as_ref().map(|stored| &stored["source"]);
+                prop_assert!(check(source), "{} {:?} left {:?}", path, id, source);
             } else {
-                prop_assert!((400..500).contains(&status), "{:?} answered {}: {}", id, status, body);
-                prop_assert!(body["error"]["type"].is_string(), "{}", body);
+                prop_assert!((400..500).contains(&status), "{} {:?} answered {}: {}", path, id, status, answer);
+                prop_assert!(answer["error"]["type"].is_string(), "{}", answer);
             }
             prop_assert_eq!(read_in(&app.node, &alias, &sentinel).await, sentinel_before.clone());
             Ok(())
@@ -208,4 +245,201 @@ async fn read_in(node: &Node, index: &str, id: &str) -> Option<Value> {
     }
     let body: Value = response.json().await.unwrap();
     Some(json!({"source": body["_source"], "seq_no": body["_seq_no"]}))
+}
+
+#[tokio::test]
+async fn bad_sync_job_bodies_get_elasticsearchs_400_and_change_nothing() {
+    for backend in [ELASTICSEARCH, SCRIPTING] {
+        let (app, alias, target) = app_with_own_index(backend).await;
+        let before = app.node.snapshot(&alias).await;
+        let job = |suffix: &str| format!("/_connector/_sync_job/{}{suffix}", encode(&target));
+        let counts =
+            r#""deleted_document_count": 0, "indexed_document_count": 1, "indexed_document_volume": 2"#;
+        let deep = format!(
+            r#"{{{counts}, "metadata": {{"a": {}1{}}}}}"#,
+            "[".repeat(1000),
+            "]".repeat(1000)
+        );
+        let json = "Content-Type: application/json\r\n";
+        let catalogue: Vec<(&str, Vec<u8>, u16, &str)> = vec![
+            (
+                "malformed JSON",
+                request("PUT", &job("/_claim"), json, r#"{"worker_hostname": }"#),
+                400,
+                "x_content_parse_exception",
+            ),
+            (
+                "a string body",
+                request("PUT", &job("/_claim"), json, r#""worker""#),
+                400,
+                "x_content_parse_exception",
+            ),
+            (
+                "an array body",
+                request("PUT", &job("/_claim"), json, "[1]"),
+                400,
+                "x_content_parse_exception",
+            ),
+            (
+                "unknown field",
+                request(
+                    "PUT",
+                    &job("/_claim"),
+                    json,
+                    r#"{"worker_hostname": "w", "x": 1}"#,
+                ),
+                400,
+                "x_content_parse_exception",
+            ),
+            (
+                "wrong type",
+                request("PUT", &job("/_claim"), json, r#"{"worker_hostname": 5}"#),
+                400,
+                "x_content_parse_exception",
+            ),
+            (
+                "null required field",
+                request("PUT", &job("/_claim"), json, r#"{"worker_hostname": null}"#),
+                400,
+                "x_content_parse_exception",
+            ),
+            (
+                "missing required field",
+                request("PUT", &job("/_claim"), json, r#"{"sync_cursor": {}}"#),
+                400,
+                "illegal_argument_exception",
+            ),
+            (
+                "no body where one is required",
+                request("PUT", &job("/_claim"), "", ""),
+                400,
+                "parse_exception",
+            ),
+            (
+                "duplicate keys",
+                request(
+                    "PUT",
+                    &job("/_claim"),
+                    json,
+                    r#"{"worker_hostname": "a", "worker_hostname": "b"}"#,
+                ),
+                400,
+                "x_content_parse_exception",
+            ),
+            (
+                "trailing content",
+                request("PUT", &job("/_claim"), json, r#"{"worker_hostname": "a"} {}"#),
+                400,
+                "x_content_parse_exception",
+            ),
+            (
+                "empty error",
+                request("PUT", &job("/_error"), json, r#"{"error": ""}"#),
+                400,
+                "action_request_validation_exception",
+            ),
+            (
+                "negative count",
+                request(
+                    "PUT",
+                    &job("/_stats"),
+                    json,
+                    r#"{"deleted_document_count": -1, "indexed_document_count": 1, "indexed_document_volume": 2}"#,
+                ),
+                400,
+                "action_request_validation_exception",
+            ),
+            (
+                "count out of range",
+                request(
+                    "PUT",
+                    &job("/_stats"),
+                    json,
+                    r#"{"deleted_document_count": 1e30, "indexed_document_count": 1, "indexed_document_volume": 2}"#,
+                ),
+                400,
+                "x_content_parse_exception",
+            ),
+            (
+                "nesting over 1000",
+                request("PUT", &job("/_stats"), json, &deep),
+                400,
+                "x_content_parse_exception",
+            ),
+            (
+                "body on check_in",
+                request("PUT", &job("/_check_in"), json, "{}"),
+                400,
+                "illegal_argument_exception",
+            ),
+            (
+                "body on get",
+                request("GET", &job(""), json, "{}"),
+                400,
+                "illegal_argument_exception",
+            ),
+            (
+                "body on delete",
+                request("DELETE", &job(""), json, "{}"),
+                400,
+                "illegal_argument_exception",
+            ),
+            (
+                "body on list",
+                request("GET", "/_connector/_sync_job", json, "{}"),
+                400,
+                "illegal_argument_exception",
+            ),
+            (
+                "unknown enum",
+                request("GET", "/_connector/_sync_job?status=done", "", ""),
+                400,
+                "illegal_argument_exception",
+            ),
+            (
+                "post of a number",
+                request("POST", "/_connector/_sync_job", json, "42"),
+                400,
+                "x_content_parse_exception",
+            ),
+            (
+                "wrong method on list",
+                request("PUT", "/_connector/_sync_job", "", ""),
+                405,
+                "method_not_allowed_exception",
+            ),
+        ];
+        for (what, bytes, status, kind) in catalogue {
+            let (got, headers, body) = raw_exchange(&app, &bytes).await;
+            assert_eq!(got, status, "{} {what}: {body}", backend.name);
+            assert_eq!(body["error"]["type"], kind, "{what}: {body}");
+            assert!(
+                headers.contains("x-elastic-product: Elasticsearch"),
+                "{what}: {headers}"
+            );
+        }
+        let mut invalid_utf8 = request("PUT", &job("/_claim"), json, "{\"worker_hostname\": \"\u{1}\"}");
+        let len = invalid_utf8.len();
+        invalid_utf8[len - 3] = 0xff;
+        let (got, _, body) = raw_exchange(&app, &invalid_utf8).await;
+        assert_eq!(
+            (got, &body["error"]["type"]),
+            (400, &json!("x_content_parse_exception")),
+            "{body}"
+        );
+
+        // Over the body limit (10 MiB by default): refused as too large, unread.
+        let huge = format!(r#"{{"worker_hostname": "{}"}}"#, "w".repeat(11 * 1024 * 1024));
+        let (got, body) = app.call_raw("PUT", &job("/_claim"), &huge).await;
+        assert_eq!(got, 413, "{body}");
+        assert_eq!(body["error"]["type"], "content_too_long_exception");
+
+        assert_eq!(
+            app.node.snapshot(&alias).await,
+            before,
+            "{}: a bad request changed the index",
+            backend.name
+        );
+        app.node.delete_index(&alias).await;
+    }
 }

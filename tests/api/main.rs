@@ -14,3 +14,5 @@ mod lifecycle;
 mod observability;
 mod proxy;
 mod security;
+mod sync_job;
+mod sync_job_races;

@@ -1,0 +1,215 @@
+//! Races between status changes: each one is decided and written in one atomic step, so every
+//! job ends in a state the connector protocol allows, with the timestamps of what landed.
+
+use std::time::Duration;
+
+use futures::future::join_all;
+use serde_json::{json, Value};
+
+use crate::helpers::{encode, job, spawn_app, unique_id, TestApp, BOTH};
+
+fn path(id: &str, suffix: &str) -> String {
+    format!("/_connector/_sync_job/{}{suffix}", encode(id))
+}
+
+async fn claim(app: &TestApp, id: &str, worker: &str) -> u16 {
+    app.call(
+        "PUT",
+        &path(id, "/_claim"),
+        Some(json!({"worker_hostname": worker})),
+    )
+    .await
+    .0
+}
+
+async fn fail(app: &TestApp, id: &str) -> u16 {
+    app.call("PUT", &path(id, "/_error"), Some(json!({"error": "boom"})))
+        .await
+        .0
+}
+
+async fn seed_many(app: &TestApp, label: &str, status: &str, count: usize) -> Vec<String> {
+    let ids: Vec<String> = (0..count).map(|n| unique_id(&format!("{label}{n}"))).collect();
+    let jobs: Vec<(String, Value)> = ids.iter().map(|id| (id.clone(), job(status))).collect();
+    app.node.bulk_seed(&jobs).await;
+    ids
+}
+
+#[tokio::test]
+async fn of_twenty_concurrent_claims_of_one_job_exactly_one_wins() {
+    for backend in BOTH {
+        let app = spawn_app(backend).await;
+        for round in 0..3 {
+            let id = unique_id(&format!("claim-race{round}"));
+            app.node.seed(&id, job("pending")).await;
+
+            let statuses: Vec<u16> = join_all((0..20).map(|n| {
+                let app = &app;
+                let id = &id;
+                async move { claim(app, id, &format!("worker-{n}")).await }
+            }))
+            .await;
+
+            let winners: Vec<usize> = (0..20).filter(|n| statuses[*n] == 200).collect();
+            assert_eq!(winners.len(), 1, "{}: {statuses:?}", backend.name);
+            assert!(
+                statuses.iter().all(|status| *status == 200 || *status == 400),
+                "{statuses:?}"
+            );
+            let stored = app.node.read(&id).await.unwrap().source;
+            assert_eq!(stored["status"], "in_progress");
+            assert_eq!(stored["worker_hostname"], format!("worker-{}", winners[0]));
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_cancel_racing_a_claim_ends_canceled_or_canceling_never_running() {
+    for backend in BOTH {
+        let app = spawn_app(backend).await;
+        let ids = seed_many(&app, "claim-cancel", "pending", 30).await;
+
+        let app = &app;
+        let outcomes = join_all(ids.iter().enumerate().map(|(n, id)| async move {
+            let late_cancel = async {
+                tokio::time::sleep(Duration::from_micros(300 * n as u64)).await;
+                app.cancel(id).await.status().as_u16()
+            };
+            tokio::join!(claim(app, id, "w"), late_cancel)
+        }))
+        .await;
+
+        let mut claimed_first = 0;
+        for (id, (claim, cancel)) in ids.iter().zip(outcomes) {
+            let stored = app.node.read(id).await.unwrap().source;
+            // The cancel always lands: from pending (claim lost) or from in_progress (claim won).
+            assert_eq!(cancel, 200, "{}: {stored}", backend.name);
+            match claim {
+                200 => {
+                    claimed_first += 1;
+                    assert_eq!(stored["status"], "canceling", "{stored}");
+                    assert!(
+                        stored["started_at"].is_string() && stored["cancelation_requested_at"].is_string()
+                    );
+                    assert!(stored.get("canceled_at").is_none());
+                }
+                400 => {
+                    assert_eq!(stored["status"], "canceled", "{stored}");
+                    assert!(
+                        stored.get("started_at").is_none(),
+                        "a refused claim wrote: {stored}"
+                    );
+                    assert_eq!(stored["canceled_at"], stored["cancelation_requested_at"]);
+                }
+                other => panic!("{}: claim answered {other}", backend.name),
+            }
+        }
+        eprintln!(
+            "{}: {claimed_first} of {} claims landed first",
+            backend.name,
+            ids.len()
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_error_racing_a_cancel_ends_in_error_with_the_cancel_recorded_only_if_it_landed() {
+    for backend in BOTH {
+        let app = spawn_app(backend).await;
+        let ids = seed_many(&app, "error-cancel", "in_progress", 30).await;
+
+        let app = &app;
+        let outcomes = join_all(ids.iter().enumerate().map(|(n, id)| async move {
+            let late_error = async {
+                tokio::time::sleep(Duration::from_micros(300 * n as u64)).await;
+                fail(app, id).await
+            };
+            tokio::join!(app.cancel(id), late_error)
+        }))
+        .await;
+
+        for (id, (cancel, error)) in ids.iter().zip(outcomes) {
+            let stored = app.node.read(id).await.unwrap().source;
+            let cancel = cancel.status().as_u16();
+            // in_progress -> error is allowed, and so is canceling -> error: the error always
+            // lands; the cancel lands only if it came first.
+            assert_eq!(error, 200, "{}: {stored}", backend.name);
+            assert_eq!(stored["status"], "error", "{stored}");
+            assert_eq!(stored["error"], "boom");
+            match cancel {
+                200 => assert!(stored["cancelation_requested_at"].is_string(), "{stored}"),
+                400 => assert!(stored.get("cancelation_requested_at").is_none(), "{stored}"),
+                other => panic!("cancel answered {other}"),
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_error_racing_the_connectors_own_final_write_never_overwrites_completed() {
+    for backend in BOTH {
+        let app = spawn_app(backend).await;
+        let ids = seed_many(&app, "error-complete", "in_progress", 30).await;
+
+        let app = &app;
+        let outcomes = join_all(ids.iter().enumerate().map(|(n, id)| async move {
+            let delayed_complete = async {
+                tokio::time::sleep(Duration::from_micros(2_500 * n as u64)).await;
+                app.node.complete(id).await
+            };
+            tokio::join!(fail(app, id), delayed_complete)
+        }))
+        .await;
+
+        for (id, (error, complete)) in ids.iter().zip(outcomes) {
+            assert_eq!(complete, 200, "the connector's write failed");
+            let stored = app.node.read(id).await.unwrap().source;
+            // The connector's unconditional write always ends the job; the error either came
+            // first (and was then overwritten by the connector, as in Elasticsearch) or saw
+            // `completed` and refused without writing.
+            assert_eq!(stored["status"], "completed", "{}: {stored}", backend.name);
+            match error {
+                200 => assert_eq!(stored["error"], "boom"),
+                400 => assert!(stored.get("error").is_none(), "a refused error wrote: {stored}"),
+                other => panic!("error answered {other}"),
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn claim_cancel_and_error_never_change_a_finished_job() {
+    for backend in BOTH {
+        let app = spawn_app(backend).await;
+        for status in ["completed", "canceled", "error"] {
+            let id = unique_id(status);
+            app.node.seed(&id, job(status)).await;
+            let before = app.node.read(&id).await.unwrap();
+
+            let answers = join_all((0..10).map(|n| {
+                let app = &app;
+                let id = &id;
+                async move {
+                    match n % 3 {
+                        0 => claim(app, id, "w").await,
+                        1 => app.cancel(id).await.status().as_u16(),
+                        _ => fail(app, id).await,
+                    }
+                }
+            }))
+            .await;
+
+            assert!(
+                answers.iter().all(|status| *status == 400),
+                "{} {status}: {answers:?}",
+                backend.name
+            );
+            assert_eq!(
+                app.node.read(&id).await.unwrap(),
+                before,
+                "{} {status}",
+                backend.name
+            );
+        }
+    }
+}
