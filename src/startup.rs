@@ -48,14 +48,13 @@ impl Application {
             jobs: SyncJobs::new(store.clone(), jobs_layout.clone(), connectors_layout.clone()),
             connectors: Connectors::new(store.clone(), connectors_layout, jobs_layout),
             store,
+            max_body_size: settings.max_body_size,
         });
         let metrics = web::Data::from(metrics);
-        let max_body_size = settings.max_body_size;
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(conventions))
                 .app_data(state.clone())
-                .app_data(web::PayloadConfig::new(max_body_size))
                 .app_data(metrics.clone())
                 .configure(configure)
         })

@@ -9,8 +9,9 @@ pub mod sync_job;
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::OnceLock;
 
-use actix_web::http::header::{HeaderValue, ALLOW};
+use actix_web::http::header::{HeaderValue, ALLOW, CONTENT_LENGTH};
 use actix_web::http::{Method, StatusCode};
 use actix_web::web::{self, Bytes};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse};
@@ -26,6 +27,8 @@ use crate::sync_job::SyncJobs;
 /// What the handlers share.
 pub struct State {
     pub store: std::sync::Arc<Store>,
+    /// The largest body an API reads (`max_body_size`).
+    pub max_body_size: usize,
     pub jobs: SyncJobs,
     pub connectors: Connectors,
 }
@@ -64,8 +67,7 @@ pub struct Api {
     /// The Elasticsearch action it serves, as metrics and logs name it.
     pub name: &'static str,
     pub method: Method,
-    /// The path pattern; `{name:[^/]*}` parts are ids, so that an empty one gets Elasticsearch's
-    /// validation error rather than a 404.
+    /// The path; `{name}` segments are ids (see `Segment::Id`).
     pub path: &'static str,
     /// The query parameters it takes (besides `pretty`, `human`, `error_trace`, ...).
     pub params: &'static [&'static str],
@@ -96,43 +98,155 @@ pub fn ok(body: Value) -> (StatusCode, Value) {
 #[derive(Clone, Copy)]
 pub struct RouteName(pub &'static str);
 
-/// The route table, shared by the binary and the tests.
+/// The route table, shared by the binary and the tests. The APIs are matched by `dispatch`
+/// against their parsed paths (literal segments compared, ids taken whole), not by actix's
+/// per-route regular expressions, which cost more than the rest of a request's handling.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    // Sync jobs first: `/_connector/_sync_job` would otherwise read as a connector id.
-    let apis = sync_job::APIS.iter().chain(connector::APIS.iter());
-    let mut paths: Vec<&'static str> = Vec::new();
-    for api in apis.clone() {
-        if !paths.contains(&api.path) {
-            paths.push(api.path);
-        }
-    }
-    for path in paths {
-        let mut resource = web::resource(path);
-        let mut allowed = Vec::new();
-        for api in apis.clone().filter(|api| api.path == path) {
-            allowed.push(api.method.as_str());
-            resource = resource.route(web::method(api.method.clone()).to(
-                move |req: HttpRequest, body: Bytes, state: web::Data<State>| serve(api, req, body, state),
-            ));
-        }
-        let allowed = allowed.join(", ");
-        cfg.service(resource.default_service(web::to(move |req: HttpRequest| {
-            method_not_allowed(req, allowed.clone())
-        })));
-    }
     cfg.route("/-/live", web::get().to(health::live))
         .route("/-/ready", web::get().to(health::ready))
         .route("/-/metrics", web::get().to(health::metrics))
-        .default_service(web::to(no_handler));
+        .default_service(web::to(dispatch));
+}
+
+/// One segment of an API's path.
+enum Segment {
+    Literal(&'static str),
+    /// An id, named as Elasticsearch names the parameter; it may be empty, so that an empty id
+    /// gets Elasticsearch's validation error rather than a 404.
+    Id(&'static str),
+}
+
+struct Route {
+    api: &'static Api,
+    segments: Vec<Segment>,
+}
+
+/// Every API's path, parsed once. Sync-job APIs come first: `/_connector/_sync_job` would
+/// otherwise read as a connector id.
+fn routes() -> &'static [Route] {
+    static ROUTES: OnceLock<Vec<Route>> = OnceLock::new();
+    ROUTES.get_or_init(|| {
+        sync_job::APIS
+            .iter()
+            .chain(connector::APIS.iter())
+            .map(|api| Route {
+                api,
+                segments: api
+                    .path
+                    .split('/')
+                    .skip(1)
+                    .map(|part| match part.strip_prefix('{') {
+                        Some(name) => Segment::Id(name.split([':', '}']).next().unwrap_or(name)),
+                        None => Segment::Literal(part),
+                    })
+                    .collect(),
+            })
+            .collect()
+    })
+}
+
+/// What a request's method and path match.
+enum Matched<'a> {
+    Api(&'static Api, Vec<(&'static str, &'a str)>),
+    /// The path is an API's, the method is not: the methods it takes.
+    WrongMethod(String),
+    Nothing,
+}
+
+fn find<'a>(method: &Method, path: &'a str) -> Matched<'a> {
+    let parts: Vec<&str> = path.split('/').skip(1).collect();
+    let mut allowed: Vec<&str> = Vec::new();
+    for route in routes() {
+        if route.segments.len() != parts.len() {
+            continue;
+        }
+        let fits = route
+            .segments
+            .iter()
+            .zip(&parts)
+            .all(|(segment, part)| match segment {
+                Segment::Literal(literal) => literal == part,
+                Segment::Id(_) => true,
+            });
+        if !fits {
+            continue;
+        }
+        if route.api.method == method {
+            let ids = route
+                .segments
+                .iter()
+                .zip(&parts)
+                .filter_map(|(segment, part)| match segment {
+                    Segment::Id(name) => Some((*name, *part)),
+                    Segment::Literal(_) => None,
+                })
+                .collect();
+            return Matched::Api(route.api, ids);
+        }
+        if !allowed.contains(&route.api.method.as_str()) {
+            allowed.push(route.api.method.as_str());
+        }
+    }
+    if allowed.is_empty() {
+        Matched::Nothing
+    } else {
+        Matched::WrongMethod(allowed.join(", "))
+    }
+}
+
+/// Every request that is not a health path: an API of the table, a known path with the wrong
+/// method, or nothing the service serves.
+async fn dispatch(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<State>,
+) -> Result<HttpResponse, ApiError> {
+    match find(req.method(), req.uri().path()) {
+        Matched::Api(api, ids) => {
+            let ids = decode_ids(&ids);
+            let body = read_body(&req, payload, state.max_body_size).await?;
+            serve(api, &req, ids, body, &state).await
+        }
+        Matched::WrongMethod(allowed) => method_not_allowed(&req, &allowed),
+        Matched::Nothing => no_handler(&req),
+    }
+}
+
+/// The body, read whole up to `limit` bytes; a larger one is refused unread when its length is
+/// announced, and as soon as it passes the limit otherwise.
+async fn read_body(req: &HttpRequest, payload: web::Payload, limit: usize) -> Result<Bytes, ApiError> {
+    let too_long = || {
+        ApiError::new(
+            ErrorType::ContentTooLong,
+            format!("the request body is larger than max_body_size ({limit} bytes)"),
+        )
+    };
+    let announced = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if announced.is_some_and(|length| length > limit as u64) {
+        return Err(too_long());
+    }
+    match payload.to_bytes_limited(limit).await {
+        Ok(Ok(body)) => Ok(body),
+        Ok(Err(err)) => Err(ApiError::new(
+            ErrorType::IllegalArgument,
+            format!("the request body could not be read: {err}"),
+        )),
+        Err(_) => Err(too_long()),
+    }
 }
 
 /// Reads the request as the API declares it, in Elasticsearch's order (the body, then the
 /// parameters, then the ids), and runs the operation.
 async fn serve(
     api: &'static Api,
-    req: HttpRequest,
+    req: &HttpRequest,
+    ids: Result<Vec<String>, ApiError>,
     body: Bytes,
-    state: web::Data<State>,
+    state: &State,
 ) -> Result<HttpResponse, ApiError> {
     req.extensions_mut().insert(RouteName(api.name));
     let fields = match api.body {
@@ -145,14 +259,13 @@ async fn serve(
         Body::Optional(parser) => parser.parse(&body)?,
     };
     let params = Params::parse(req.path(), req.query_string(), api.params)?;
-    let ids = path_ids(api.path, &req)?;
     let call = Call {
-        ids,
+        ids: ids?,
         params,
         body: fields,
         forwarded: Forwarded::from_request(req.headers()),
     };
-    let (status, answer) = (api.op)(&state, &call).await?;
+    let (status, answer) = (api.op)(state, &call).await?;
     Ok(HttpResponse::build(status).json(answer))
 }
 
@@ -160,15 +273,10 @@ async fn serve(
 const MAX_ID_BYTES: usize = 512;
 
 /// The ids of the path as Elasticsearch sees them: each raw path segment, percent-decoded once.
-fn path_ids(pattern: &str, req: &HttpRequest) -> Result<Vec<String>, ApiError> {
-    let raw: Vec<&str> = req.uri().path().split('/').collect();
-    pattern
-        .split('/')
-        .enumerate()
-        .filter_map(|(position, part)| {
-            let name = part.strip_prefix('{')?.split([':', '}']).next()?;
-            Some((name, raw.get(position).copied().unwrap_or_default()))
-        })
+/// An id that is not one is the answer, after the body has been read (Elasticsearch validates
+/// ids last).
+fn decode_ids(raw: &[(&str, &str)]) -> Result<Vec<String>, ApiError> {
+    raw.iter()
         .map(|(name, raw)| {
             let bytes: Vec<u8> = percent_encoding::percent_decode_str(raw).collect();
             let id = String::from_utf8(bytes).map_err(|_| {
@@ -205,8 +313,8 @@ fn validate_id(name: &str, id: &str) -> Result<(), ApiError> {
     Err(ApiError::validation([problem]))
 }
 
-async fn method_not_allowed(req: HttpRequest, allowed: String) -> Result<HttpResponse, ApiError> {
-    let header = HeaderValue::from_str(&allowed).unwrap_or(HeaderValue::from_static(""));
+fn method_not_allowed(req: &HttpRequest, allowed: &str) -> Result<HttpResponse, ApiError> {
+    let header = HeaderValue::from_str(allowed).unwrap_or(HeaderValue::from_static(""));
     Err(ApiError::new(
         ErrorType::MethodNotAllowed,
         format!(
@@ -218,7 +326,7 @@ async fn method_not_allowed(req: HttpRequest, allowed: String) -> Result<HttpRes
     .with_header(ALLOW, header))
 }
 
-async fn no_handler(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+fn no_handler(req: &HttpRequest) -> Result<HttpResponse, ApiError> {
     Err(ApiError::new(
         ErrorType::ResourceNotFound,
         format!(
@@ -238,8 +346,7 @@ pub fn route_name(req: &HttpRequest) -> &'static str {
         Some("/-/live") => "live",
         Some("/-/ready") => "ready",
         Some("/-/metrics") => "metrics",
-        Some(_) => "method_not_allowed",
-        None => "unmatched",
+        _ => "unmatched",
     }
 }
 

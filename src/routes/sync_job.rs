@@ -29,7 +29,7 @@ pub const APIS: &[Api] = &[
     Api {
         name: "get_connector_sync_job",
         method: Method::GET,
-        path: "/_connector/_sync_job/{connector_sync_job_id:[^/]*}",
+        path: "/_connector/_sync_job/{connector_sync_job_id}",
         params: &[],
         body: Body::None,
         op: op!(|state, call| state.jobs.get(call.id(), &call.forwarded).await.map(ok)),
@@ -37,7 +37,7 @@ pub const APIS: &[Api] = &[
     Api {
         name: "delete_connector_sync_job",
         method: Method::DELETE,
-        path: "/_connector/_sync_job/{connector_sync_job_id:[^/]*}",
+        path: "/_connector/_sync_job/{connector_sync_job_id}",
         params: &[],
         body: Body::None,
         op: op!(|state, call| state.jobs.delete(call.id(), &call.forwarded).await.map(ok)),
@@ -45,7 +45,7 @@ pub const APIS: &[Api] = &[
     Api {
         name: "cancel_connector_sync_job",
         method: Method::PUT,
-        path: "/_connector/_sync_job/{connector_sync_job_id:[^/]*}/_cancel",
+        path: "/_connector/_sync_job/{connector_sync_job_id}/_cancel",
         params: &[],
         body: Body::None,
         op: op!(|state, call| state.jobs.cancel(call.id(), &call.forwarded).await.map(ok)),
@@ -53,7 +53,7 @@ pub const APIS: &[Api] = &[
     Api {
         name: "check_in_connector_sync_job",
         method: Method::PUT,
-        path: "/_connector/_sync_job/{connector_sync_job_id:[^/]*}/_check_in",
+        path: "/_connector/_sync_job/{connector_sync_job_id}/_check_in",
         params: &[],
         body: Body::None,
         op: op!(|state, call| state.jobs.check_in(call.id(), &call.forwarded).await.map(ok)),
@@ -61,7 +61,7 @@ pub const APIS: &[Api] = &[
     Api {
         name: "claim_connector_sync_job",
         method: Method::PUT,
-        path: "/_connector/_sync_job/{connector_sync_job_id:[^/]*}/_claim",
+        path: "/_connector/_sync_job/{connector_sync_job_id}/_claim",
         params: &[],
         body: Body::Required(&CLAIM),
         op: op!(|state, call| state
@@ -73,7 +73,7 @@ pub const APIS: &[Api] = &[
     Api {
         name: "set_connector_sync_job_error",
         method: Method::PUT,
-        path: "/_connector/_sync_job/{connector_sync_job_id:[^/]*}/_error",
+        path: "/_connector/_sync_job/{connector_sync_job_id}/_error",
         params: &[],
         body: Body::Required(&ERROR),
         op: op!(|state, call| state
@@ -85,7 +85,7 @@ pub const APIS: &[Api] = &[
     Api {
         name: "update_connector_sync_job_stats",
         method: Method::PUT,
-        path: "/_connector/_sync_job/{connector_sync_job_id:[^/]*}/_stats",
+        path: "/_connector/_sync_job/{connector_sync_job_id}/_stats",
         params: &[],
         body: Body::Required(&STATS),
         op: op!(|state, call| state
