@@ -503,7 +503,7 @@ impl Target<'_> {
     /// timestamp), query and `_source` fields.
     async fn script(&self, id: &str) -> Result<(), String> {
         let now = request_stamp();
-        let body = script_body(STATUS, &CANCEL.rows(|to| cancel_fields(to, &now)));
+        let body = script_body(STATUS, &CANCEL.rows(|to| cancel_fields(to, &now))).to_vec();
         let response = self
             .http
             .post(format!(

@@ -93,11 +93,12 @@ macro_rules! forward_headers {
     }};
 }
 
-/// What a node answered: its status, its JSON body and the headers a client may need.
+/// What a node answered: its status, its JSON body (as sent; parsed by whoever needs it, into
+/// the type it needs) and the headers a client may need.
 #[derive(Debug)]
 pub struct Reply {
     pub status: u16,
-    pub body: Value,
+    pub bytes: Bytes,
     pub retry_after: Option<String>,
     /// Every challenge the cluster sent (a secured cluster sends one header per scheme).
     pub www_authenticate: Vec<String>,
@@ -348,16 +349,21 @@ async fn read_reply(response: Response) -> Result<Reply, Failure> {
         .filter_map(|value| value.to_str().ok())
         .map(str::to_owned)
         .collect();
-    let text = response.text().await.map_err(Failure::from_client)?;
-    match serde_json::from_str(&text) {
-        Ok(body) => Ok(Reply {
+    let bytes = response.bytes().await.map_err(Failure::from_client)?;
+    // Successful answers are parsed by the operation into the type it reads; an error answer is
+    // checked here, so that one that is not JSON is reported as such.
+    if status >= 300 && serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_err() {
+        return Err(Failure::NotJson {
             status,
-            body,
-            retry_after,
-            www_authenticate,
-        }),
-        Err(_) => Err(Failure::NotJson { status, text }),
+            text: String::from_utf8_lossy(&bytes).into_owned(),
+        });
     }
+    Ok(Reply {
+        status,
+        bytes,
+        retry_after,
+        www_authenticate,
+    })
 }
 
 fn is_connect_error(err: &elasticsearch::Error) -> bool {
@@ -384,6 +390,16 @@ fn error_chain(err: &dyn std::error::Error) -> String {
 }
 
 impl Reply {
+    /// The answer as JSON (`Value::Null` when it is not).
+    pub fn body(&self) -> Value {
+        serde_json::from_slice(&self.bytes).unwrap_or(Value::Null)
+    }
+
+    /// The answer read as `T`, or `None` when it does not have that shape.
+    pub fn parse<T: serde::de::DeserializeOwned>(&self) -> Option<T> {
+        serde_json::from_slice(&self.bytes).ok()
+    }
+
     /// The answer to give for a cluster reply the operation has no use for. The cluster's own
     /// client errors (401, 403, 429 and other 4xx) pass through with their body, so clients see
     /// what they would see from Elasticsearch; its server errors become 502 and are logged.
@@ -391,11 +407,12 @@ impl Reply {
         use actix_web::http::header::{HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
         use actix_web::http::StatusCode;
 
+        let body = self.body();
         match StatusCode::from_u16(self.status) {
-            Ok(status) if status.is_client_error() && self.body["error"].is_object() => {
+            Ok(status) if status.is_client_error() && body["error"].is_object() => {
                 let mut err = ApiError::Upstream {
                     status,
-                    body: self.body,
+                    body,
                     headers: Vec::new(),
                 };
                 let passed = self
@@ -415,8 +432,8 @@ impl Reply {
                 err
             }
             _ => {
-                log::error!("the cluster answered {}: {}", self.status, self.body);
-                let kind = self.body["error"]["type"].as_str().unwrap_or("no error type");
+                log::error!("the cluster answered {}: {body}", self.status);
+                let kind = body["error"]["type"].as_str().unwrap_or("no error type");
                 ApiError::new(
                     ErrorType::UpstreamError,
                     format!(

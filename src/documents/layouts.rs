@@ -70,7 +70,7 @@ pub async fn create_index(cluster: &Cluster, layout: &Layout, forwarded: &Forwar
             );
             Ok(())
         }
-        400 if reply.body["error"]["type"] == "resource_already_exists_exception" => Ok(()),
+        400 if reply.body()["error"]["type"] == "resource_already_exists_exception" => Ok(()),
         _ => Err(reply.into_error()),
     }
 }

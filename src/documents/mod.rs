@@ -9,6 +9,7 @@ use std::sync::atomic::AtomicBool;
 use actix_web::web::Bytes;
 use elasticsearch::http::Method;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::cluster::{Cluster, Forwarded, Reply};
@@ -113,7 +114,7 @@ impl Store {
             .call("search", forwarded, Method::Post, &path, &[], Some(&body))
             .await?;
         match reply.status {
-            200 => Ok(Some(reply.body)),
+            200 => Ok(Some(reply.body())),
             404 if Missing::of(&reply) == Missing::Index => Ok(None),
             _ => Err(reply.into_error()),
         }
@@ -211,18 +212,30 @@ impl Store {
             )
             .await?;
         match reply.status {
-            200 => Ok(reply.body["failures"].as_array().cloned().unwrap_or_default()),
+            200 => Ok(reply.body()["failures"].as_array().cloned().unwrap_or_default()),
             _ => Err(reply.into_error()),
         }
     }
 }
 
+/// The parts of a get answer the service reads.
+#[derive(Deserialize)]
+struct GetAnswer {
+    #[serde(rename = "_source")]
+    source: Option<Source>,
+    #[serde(rename = "_seq_no")]
+    seq_no: Option<i64>,
+    #[serde(rename = "_primary_term")]
+    primary_term: Option<i64>,
+}
+
 fn found(reply: &Reply) -> Result<Found, ApiError> {
-    let source = reply.body["_source"].as_object().cloned();
-    let seq_no = reply.body["_seq_no"].as_i64();
-    let primary_term = reply.body["_primary_term"].as_i64();
-    match (source, seq_no, primary_term) {
-        (Some(source), Some(seq_no), Some(primary_term)) => Ok(Found {
+    match reply.parse::<GetAnswer>() {
+        Some(GetAnswer {
+            source: Some(source),
+            seq_no: Some(seq_no),
+            primary_term: Some(primary_term),
+        }) => Ok(Found {
             source,
             seq_no,
             primary_term,
@@ -244,7 +257,7 @@ pub fn unexpected(reply: &Reply) -> ApiError {
     log::error!(
         "unexpected answer from the cluster ({}): {}",
         reply.status,
-        reply.body
+        String::from_utf8_lossy(&reply.bytes)
     );
     ApiError::new(
         ErrorType::UpstreamError,

@@ -13,7 +13,8 @@ use std::sync::atomic::Ordering;
 
 use actix_web::web::Bytes;
 use elasticsearch::http::Method;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::{doc_path, unexpected, Found, Source, Store};
 use crate::cluster::{Forwarded, Reply};
@@ -56,7 +57,7 @@ pub enum Missing {
 impl Missing {
     /// Which one a 404 from the cluster means.
     pub fn of(reply: &Reply) -> Self {
-        match reply.body["error"]["type"].as_str() {
+        match reply.body()["error"]["type"].as_str() {
             Some("index_not_found_exception") => Self::Index,
             _ => Self::Document,
         }
@@ -162,7 +163,7 @@ impl Store {
         partial: &Source,
         forwarded: &Forwarded,
     ) -> Result<Applied, ApiError> {
-        let body = Bytes::from(json!({ "doc": partial }).to_string());
+        let body = partial_update(partial);
         let reply = self.send_update(target, &[], body, forwarded).await?;
         match reply.status {
             200 => applied(&reply),
@@ -192,7 +193,7 @@ impl Store {
                 log::error!(
                     "the cluster cannot run the update script and update_strategy is script; \
                      use auto or optimistic: {}",
-                    reply.body
+                    reply.body()
                 );
                 Err(reply.into_error())
             }
@@ -202,7 +203,7 @@ impl Store {
                     log::warn!(
                         "the cluster cannot run the update script ({}); switching to optimistic \
                          concurrency (realtime get, then a write guarded by if_seq_no/if_primary_term)",
-                        script_error_reason(&reply.body)
+                        script_error_reason(&reply.body())
                     );
                 }
                 self.transition_guarded(target, table, forwarded).await
@@ -224,17 +225,12 @@ impl Store {
             ("retry_on_conflict", retries.as_str()),
             ("_source", fields.as_str()),
         ];
-        let reply = self
-            .send_update(target, &query, Bytes::from(body.to_string()), forwarded)
-            .await?;
+        let reply = self.send_update(target, &query, body, forwarded).await?;
         match reply.status {
-            200 => match reply.body["result"].as_str() {
-                Some("updated") => Ok(Applied::Updated),
-                Some("noop") => {
-                    let source = reply.body["get"]["_source"]
-                        .as_object()
-                        .cloned()
-                        .unwrap_or_default();
+            200 => match reply.parse::<UpdateAnswer>() {
+                Some(UpdateAnswer { result, .. }) if result == "updated" => Ok(Applied::Updated),
+                Some(UpdateAnswer { result, get }) if result == "noop" => {
+                    let source = get.and_then(|get| get.source).unwrap_or_default();
                     match table.decide(&source)? {
                         None => Ok(Applied::Updated),
                         Some(row) => {
@@ -247,7 +243,7 @@ impl Store {
             },
             404 => Err((target.missing)(Missing::of(&reply)).into()),
             409 => Err(self.conflicts_exhausted(target.id).into()),
-            400 if cannot_run_script(&reply.body) => Err(ScriptFailure::Unavailable(reply)),
+            400 if cannot_run_script(&reply.body()) => Err(ScriptFailure::Unavailable(reply)),
             _ => Err(reply.into_error().into()),
         }
     }
@@ -269,7 +265,7 @@ impl Store {
             let Some(row) = table.decide(&found.source)? else {
                 return Ok(Applied::Updated);
             };
-            let body = Bytes::from(json!({ "doc": row }).to_string());
+            let body = partial_update(row);
             match self
                 .write_guarded(target, &found, "_update", body, forwarded)
                 .await?
@@ -373,20 +369,62 @@ impl Store {
 }
 
 /// The body of the scripted update that applies `rows` keyed on `field`.
-pub fn script_body(field: &str, rows: &Source) -> Value {
-    json!({
-        "script": {
-            "lang": "painless",
-            "source": TABLE_SCRIPT,
-            "params": { "field": field, "rows": rows },
-        }
+pub fn script_body(field: &str, rows: &Source) -> Bytes {
+    #[derive(Serialize)]
+    struct Body<'a> {
+        script: Script<'a>,
+    }
+    #[derive(Serialize)]
+    struct Script<'a> {
+        lang: &'static str,
+        source: &'static str,
+        params: Params<'a>,
+    }
+    #[derive(Serialize)]
+    struct Params<'a> {
+        field: &'a str,
+        rows: &'a Source,
+    }
+    to_bytes(&Body {
+        script: Script {
+            lang: "painless",
+            source: TABLE_SCRIPT,
+            params: Params { field, rows },
+        },
     })
 }
 
+/// The body of a partial update merging `doc`.
+fn partial_update(doc: &Source) -> Bytes {
+    #[derive(Serialize)]
+    struct Body<'a> {
+        doc: &'a Source,
+    }
+    to_bytes(&Body { doc })
+}
+
+fn to_bytes(body: &impl Serialize) -> Bytes {
+    Bytes::from(serde_json::to_vec(body).expect("JSON maps with string keys always serialize"))
+}
+
+/// The parts of an update answer the service reads: the result, and the document's fields
+/// when a script left it unchanged.
+#[derive(Deserialize)]
+struct UpdateAnswer {
+    result: String,
+    get: Option<UpdatedSource>,
+}
+
+#[derive(Deserialize)]
+struct UpdatedSource {
+    #[serde(rename = "_source")]
+    source: Option<Source>,
+}
+
 fn applied(reply: &Reply) -> Result<Applied, ApiError> {
-    match reply.body["result"].as_str() {
-        Some("noop") => Ok(Applied::Noop),
-        Some("updated" | "created") => Ok(Applied::Updated),
+    match reply.parse::<UpdateAnswer>().map(|answer| answer.result) {
+        Some(result) if result == "noop" => Ok(Applied::Noop),
+        Some(result) if result == "updated" || result == "created" => Ok(Applied::Updated),
         _ => Err(unexpected(reply)),
     }
 }
@@ -426,6 +464,7 @@ fn merge_into(into: &mut Source, changes: &Source) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn object(value: Value) -> Source {
         value.as_object().unwrap().clone()
@@ -461,6 +500,19 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.body()["error"]["reason"], "from \"canceled\"");
         assert_eq!(table.source_fields(), "status,at");
+    }
+
+    #[test]
+    fn the_script_body_carries_the_table_as_parameters() {
+        let rows = object(json!({"pending": {"status": "in_progress"}}));
+        let body: Value = serde_json::from_slice(&script_body("status", &rows)).unwrap();
+        assert_eq!(
+            body,
+            json!({"script": {"lang": "painless", "source": TABLE_SCRIPT,
+                              "params": {"field": "status", "rows": {"pending": {"status": "in_progress"}}}}})
+        );
+        let doc: Value = serde_json::from_slice(&partial_update(&rows)).unwrap();
+        assert_eq!(doc, json!({"doc": {"pending": {"status": "in_progress"}}}));
     }
 
     #[test]
