@@ -10,6 +10,8 @@ use crate::config::LogFormat;
 
 pub fn init(format: LogFormat) {
     let mut builder = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"));
+    // Plain lines: no colours to write, and none to strip again when the log is not a terminal.
+    builder.write_style(env_logger::WriteStyle::Never);
     if format == LogFormat::Json {
         builder.format(|buf, record| writeln!(buf, "{}", json_line(record)));
     }

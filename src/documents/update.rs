@@ -10,6 +10,7 @@
 //! - `Rule::Decide`: any decision on the whole stored document, written with the same guard.
 
 use std::sync::atomic::Ordering;
+use std::sync::OnceLock;
 
 use actix_web::web::Bytes;
 use elasticsearch::http::Method;
@@ -368,30 +369,21 @@ impl Store {
     }
 }
 
-/// The body of the scripted update that applies `rows` keyed on `field`.
+/// The body of the scripted update that applies `rows` keyed on `field`. The script itself is the
+/// same in every body, so its escaped JSON is written once and copied.
 pub fn script_body(field: &str, rows: &Source) -> Bytes {
-    #[derive(Serialize)]
-    struct Body<'a> {
-        script: Script<'a>,
-    }
-    #[derive(Serialize)]
-    struct Script<'a> {
-        lang: &'static str,
-        source: &'static str,
-        params: Params<'a>,
-    }
-    #[derive(Serialize)]
-    struct Params<'a> {
-        field: &'a str,
-        rows: &'a Source,
-    }
-    to_bytes(&Body {
-        script: Script {
-            lang: "painless",
-            source: TABLE_SCRIPT,
-            params: Params { field, rows },
-        },
-    })
+    static HEAD: OnceLock<Vec<u8>> = OnceLock::new();
+    let head = HEAD.get_or_init(|| {
+        let source = serde_json::to_string(TABLE_SCRIPT).expect("a string serializes");
+        format!(r#"{{"script":{{"lang":"painless","source":{source},"params":{{"field":"#).into_bytes()
+    });
+    let mut body = Vec::with_capacity(head.len() + 512);
+    body.extend_from_slice(head);
+    serde_json::to_writer(&mut body, field).expect("a string serializes");
+    body.extend_from_slice(br#","rows":"#);
+    serde_json::to_writer(&mut body, rows).expect("JSON maps with string keys always serialize");
+    body.extend_from_slice(b"}}}");
+    Bytes::from(body)
 }
 
 /// The body of a partial update merging `doc`.
