@@ -415,6 +415,24 @@ impl Fields {
     }
 }
 
+/// A value that passed `Kind::Bool`, as Elasticsearch reads it: `true` or the text `true`.
+pub fn read_bool(value: &Value) -> bool {
+    match value {
+        Value::String(text) => text == "true",
+        other => other.as_bool().unwrap_or_default(),
+    }
+}
+
+/// A value that passed `Kind::Long`, as Elasticsearch reads it: a whole number, also one given
+/// as text or with a zero fraction.
+pub fn read_long(value: &Value) -> Option<i64> {
+    match value {
+        Value::String(text) => text.trim().parse().ok(),
+        Value::Number(number) => number.as_i64().or_else(|| number.as_f64().map(|f| f as i64)),
+        _ => None,
+    }
+}
+
 /// A body as JSON, or Elasticsearch's parse error.
 pub fn read_json(bytes: &[u8]) -> Result<Json, ApiError> {
     json::parse(bytes).map_err(|err| parse_error(err.at, err.message))

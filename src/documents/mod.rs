@@ -2,6 +2,7 @@
 //! layouts, and the one way every change to a stored document is written (`update`).
 
 pub mod layouts;
+mod pages;
 mod update;
 
 use std::sync::atomic::AtomicBool;
@@ -15,6 +16,7 @@ use crate::cluster::{Cluster, Forwarded, Reply};
 use crate::config::{Refresh, Settings, UpdateStrategy};
 use crate::error::{ApiError, ErrorType};
 use layouts::Layout;
+pub use pages::{page, page_bounds, with_id};
 pub use update::{merged, script_body, Applied, Missing, Rule, Table, Target, TABLE_SCRIPT};
 
 pub type Source = Map<String, Value>;
@@ -179,6 +181,34 @@ impl Store {
         match reply.status {
             200 => Ok(Ok(())),
             404 => Ok(Err(Missing::of(&reply))),
+            _ => Err(reply.into_error()),
+        }
+    }
+
+    /// Deletes the document only if it is still the version `read` was read at; false when it
+    /// changed or is gone since.
+    pub async fn delete_found(
+        &self,
+        index: &str,
+        id: &str,
+        read: &Found,
+        forwarded: &Forwarded,
+    ) -> Result<bool, ApiError> {
+        let path = doc_path(index, "_doc", id);
+        let seq_no = read.seq_no.to_string();
+        let primary_term = read.primary_term.to_string();
+        let query = [
+            ("refresh", self.refresh),
+            ("if_seq_no", seq_no.as_str()),
+            ("if_primary_term", primary_term.as_str()),
+        ];
+        let reply = self
+            .cluster
+            .call("delete", forwarded, Method::Delete, &path, &query, None)
+            .await?;
+        match reply.status {
+            200 => Ok(true),
+            404 | 409 => Ok(false),
             _ => Err(reply.into_error()),
         }
     }
