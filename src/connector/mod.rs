@@ -386,6 +386,12 @@ impl Connectors {
         }
         if let Some(name) = name {
             self.names.check_unused(name, Some(id), forwarded).await?;
+            // Looked up before the claim too, so that a connector that is not there claims
+            // nothing (the decision below checks again, atomically).
+            match self.stored(id, forwarded).await? {
+                Some(source) if !model::is_deleted(&source) => {}
+                _ => return Err(ApiError::connector_not_found(id)),
+            }
         }
         let claim = self.claim(name, id, forwarded).await?;
         let previous = Mutex::new(None);

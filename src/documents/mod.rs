@@ -222,7 +222,7 @@ impl Store {
         forwarded: &Forwarded,
     ) -> Result<Vec<Value>, ApiError> {
         let path = format!("/{}/_delete_by_query", encode(index));
-        let body = Bytes::from(json!({ "query": query }).to_string());
+        let body = Bytes::from(json!({ "query": &query }).to_string());
         let refresh = if self.refresh == "false" { "false" } else { "true" };
         let params = [
             ("refresh", refresh),
@@ -242,9 +242,76 @@ impl Store {
             .await?;
         match reply.status {
             200 => Ok(reply.body["failures"].as_array().cloned().unwrap_or_default()),
+            // Clusters without the reindex module (minimal distributions) have no
+            // delete-by-query.
+            400 if no_handler(&reply) => self.delete_matching(index, &query, forwarded).await,
             _ => Err(reply.into_error()),
         }
     }
+
+    /// Delete-by-query done here: pages of matching documents deleted with bulk requests until
+    /// none is left. Version conflicts and documents already gone are not failures, as with
+    /// `conflicts=proceed`.
+    async fn delete_matching(
+        &self,
+        index: &str,
+        query: &Value,
+        forwarded: &Forwarded,
+    ) -> Result<Vec<Value>, ApiError> {
+        let search = json!({"size": 1000, "query": query, "_source": false, "sort": ["_doc"]});
+        let mut failures = Vec::new();
+        loop {
+            let Some(found) = self.search(index, &search, forwarded).await? else {
+                return Ok(failures);
+            };
+            let hits = found["hits"]["hits"].as_array().cloned().unwrap_or_default();
+            if hits.is_empty() {
+                return Ok(failures);
+            }
+            let mut lines = String::new();
+            for hit in &hits {
+                lines.push_str(&json!({"delete": {"_index": hit["_index"], "_id": hit["_id"]}}).to_string());
+                lines.push('\n');
+            }
+            let body = Bytes::from(lines);
+            // Refreshed, so that the next page no longer finds them.
+            let reply = self
+                .cluster
+                .call(
+                    "bulk",
+                    forwarded,
+                    Method::Post,
+                    "/_bulk",
+                    &[("refresh", "true")],
+                    Some(&body),
+                )
+                .await?;
+            if reply.status != 200 {
+                return Err(reply.into_error());
+            }
+            let mut deleted = 0;
+            for item in reply.body["items"].as_array().into_iter().flatten() {
+                let item = &item["delete"];
+                match item["status"].as_u64() {
+                    Some(200) => deleted += 1,
+                    Some(404 | 409) => {}
+                    status => failures.push(json!({
+                        "index": item["_index"], "id": item["_id"], "cause": item["error"], "status": status,
+                    })),
+                }
+            }
+            if deleted == 0 {
+                return Ok(failures);
+            }
+        }
+    }
+}
+
+/// Whether the cluster has no handler for the request (an API its distribution lacks).
+fn no_handler(reply: &Reply) -> bool {
+    reply.body["error"]
+        .as_str()
+        .is_some_and(|error| error.starts_with("no handler found"))
 }
 
 fn found(reply: &Reply) -> Result<Found, ApiError> {

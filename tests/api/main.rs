@@ -6,6 +6,7 @@ mod cancel;
 mod client;
 mod cluster;
 mod concurrency;
+mod connector;
 mod conventions;
 mod faults;
 mod helpers;
