@@ -169,7 +169,7 @@ pub fn connector_body(index_name: &str) -> Value {
     json!({"index_name": index_name, "name": "my-connector", "language": "pl", "is_native": false, "service_type": "super-connector"})
 }
 
-fn filtering_at(at: &str) -> Value {
+pub fn filtering_at(at: &str) -> Value {
     let rules = json!({
         "advanced_snippet": {"created_at": at, "updated_at": at, "value": {}},
         "rules": [{"created_at": at, "field": "_", "id": "DEFAULT", "order": 0, "policy": "include",

@@ -7,6 +7,8 @@ mod client;
 mod cluster;
 mod concurrency;
 mod connector;
+mod connector_filtering;
+mod connector_races;
 mod conventions;
 mod faults;
 mod helpers;
