@@ -9,6 +9,7 @@ mod concurrency;
 mod connector;
 mod connector_filtering;
 mod connector_races;
+mod connector_security;
 mod conventions;
 mod faults;
 mod helpers;
