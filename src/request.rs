@@ -98,7 +98,8 @@ impl Kind {
     }
 }
 
-fn token_of(value: &Json) -> Token {
+/// The token type of a value.
+pub fn token_of(value: &Json) -> Token {
     match value.value {
         JsonValue::Null => Token::Null,
         JsonValue::Bool(_) => Token::Bool,

@@ -8,7 +8,7 @@ use super::model::Names;
 use crate::documents::{merged, Source};
 use crate::error::{ApiError, ErrorType};
 use crate::json::{Json, JsonValue};
-use crate::request::{read_bool, read_long, BodyParser, Kind, Nested, Token};
+use crate::request::{read_bool, read_long, token_of, BodyParser, Kind, Nested, Token};
 
 pub const DISPLAY: Names = Names {
     kind: "ConfigurationDisplayType",
@@ -33,15 +33,7 @@ const SCALAR: &[Token] = &[Token::String, Token::Number, Token::Bool, Token::Nul
 
 /// Elasticsearch reads these values itself and refuses what it has no reading for.
 fn unsupported(value: &Json, allowed: &[Token]) -> Result<(), ApiError> {
-    let token = match value.value {
-        JsonValue::Null => Token::Null,
-        JsonValue::Bool(_) => Token::Bool,
-        JsonValue::Number(_) => Token::Number,
-        JsonValue::String(_) => Token::String,
-        JsonValue::Array(_) => Token::Array,
-        JsonValue::Object(_) => Token::Object,
-    };
-    if allowed.contains(&token) {
+    if allowed.contains(&token_of(value)) {
         return Ok(());
     }
     Err(ApiError::new(

@@ -28,6 +28,9 @@ use crate::time::{format_instant, parse_date, request_stamp};
 use index_names::{Claim, IndexNames};
 use model::{Creation, MANAGED_INDEX_PREFIX};
 
+/// The answer of a connector operation.
+type Reply = Result<Value, ApiError>;
+
 /// A decision on a stored connector: the whole new document, or the answer that refuses it.
 type Decision<'a> = &'a (dyn Fn(&Source) -> Result<Source, ApiError> + Sync);
 
@@ -112,7 +115,7 @@ impl Connectors {
     }
 
     /// `GET /_connector/{id}`
-    pub async fn get(&self, id: &str, params: &Params, forwarded: &Forwarded) -> Result<Value, ApiError> {
+    pub async fn get(&self, id: &str, params: &Params, forwarded: &Forwarded) -> Reply {
         let include_deleted = params.bool("include_deleted", false)?;
         match self.stored(id, forwarded).await? {
             Some(source) if include_deleted || !model::is_deleted(&source) => Ok(with_id(id, source)),
@@ -122,7 +125,7 @@ impl Connectors {
 
     /// `GET /_connector`: by index name, filtered by index names, names, service types and a
     /// wildcard query.
-    pub async fn list(&self, params: &Params, forwarded: &Forwarded) -> Result<Value, ApiError> {
+    pub async fn list(&self, params: &Params, forwarded: &Forwarded) -> Reply {
         let from = params.int("from", 0)?;
         let size = params.int("size", 100)?;
         let include_deleted = params.bool("include_deleted", false)?;
@@ -175,7 +178,7 @@ impl Connectors {
 
     /// `DELETE /_connector/{id}`: soft (marked `deleted`) unless `hard`, then its sync jobs if
     /// asked.
-    pub async fn delete(&self, id: &str, params: &Params, forwarded: &Forwarded) -> Result<Value, ApiError> {
+    pub async fn delete(&self, id: &str, params: &Params, forwarded: &Forwarded) -> Reply {
         let hard = params.bool("hard", false)?;
         let delete_sync_jobs = params.bool("delete_sync_jobs", false)?;
         let held = if hard {
@@ -228,34 +231,19 @@ impl Connectors {
     }
 
     /// `PUT /_connector/{id}/_check_in`
-    pub async fn check_in(&self, id: &str, forwarded: &Forwarded) -> Result<Value, ApiError> {
+    pub async fn check_in(&self, id: &str, forwarded: &Forwarded) -> Reply {
         self.merge(id, partial([("last_seen", request_stamp().into())]), forwarded)
             .await
     }
 
     /// `PUT /_connector/{id}/_api_key_id`: the ids given; null clears nothing.
-    pub async fn update_api_key_id(
-        &self,
-        id: &str,
-        body: &Fields,
-        forwarded: &Forwarded,
-    ) -> Result<Value, ApiError> {
-        let given = given(body, &["api_key_id", "api_key_secret_id"]);
-        if given.is_empty() {
-            return Err(ApiError::validation([
-                "[api_key_id] and [api_key_secret_id] cannot both be [null]. Please provide a value for at least one of them.".to_owned(),
-            ]));
-        }
-        self.merge(id, given, forwarded).await
+    pub async fn update_api_key_id(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
+        self.merge_given(id, body, ["api_key_id", "api_key_secret_id"], forwarded)
+            .await
     }
 
     /// `PUT /_connector/{id}/_configuration`: the whole schema, or the values of existing entries.
-    pub async fn update_configuration(
-        &self,
-        id: &str,
-        body: &Fields,
-        forwarded: &Forwarded,
-    ) -> Result<Value, ApiError> {
+    pub async fn update_configuration(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
         let (schema, values) = (body.object("configuration"), body.object("values"));
         match (&schema, &values) {
             (None, None) => {
@@ -282,12 +270,7 @@ impl Connectors {
     }
 
     /// `PUT /_connector/{id}/_error`: the error, and `error` or `connected` as the status.
-    pub async fn update_error(
-        &self,
-        id: &str,
-        body: &Fields,
-        forwarded: &Forwarded,
-    ) -> Result<Value, ApiError> {
+    pub async fn update_error(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
         let error = body.str("error");
         let status = if error.is_some_and(|error| !error.is_empty()) {
             "error"
@@ -304,23 +287,13 @@ impl Connectors {
     }
 
     /// `PUT /_connector/{id}/_features`: the features given, merged into the stored ones.
-    pub async fn update_features(
-        &self,
-        id: &str,
-        body: &Fields,
-        forwarded: &Forwarded,
-    ) -> Result<Value, ApiError> {
+    pub async fn update_features(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
         let features = rules::features(&body.value("features").unwrap_or_default());
         self.merge(id, partial([("features", features)]), forwarded).await
     }
 
     /// `PUT /_connector/{id}/_filtering`: the whole filtering list, or a new draft.
-    pub async fn update_filtering(
-        &self,
-        id: &str,
-        body: &Fields,
-        forwarded: &Forwarded,
-    ) -> Result<Value, ApiError> {
+    pub async fn update_filtering(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
         let now = request_stamp();
         let (list, rules, snippet) = (
             body.value("filtering"),
@@ -354,12 +327,7 @@ impl Connectors {
     }
 
     /// `PUT /_connector/{id}/_filtering/_validation`
-    pub async fn update_filtering_validation(
-        &self,
-        id: &str,
-        body: &Fields,
-        forwarded: &Forwarded,
-    ) -> Result<Value, ApiError> {
+    pub async fn update_filtering_validation(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
         let now = request_stamp();
         let validation = filtering::validation(&body.value("validation").unwrap_or_default());
         let set = |source: &Source| filtering::set_draft_validation(source, validation.clone(), &now);
@@ -367,19 +335,14 @@ impl Connectors {
     }
 
     /// `PUT /_connector/{id}/_filtering/_activate`
-    pub async fn activate_filtering(&self, id: &str, forwarded: &Forwarded) -> Result<Value, ApiError> {
+    pub async fn activate_filtering(&self, id: &str, forwarded: &Forwarded) -> Reply {
         let now = request_stamp();
         let activate = |source: &Source| filtering::activate_draft(source, &now);
         self.decide(id, &activate, forwarded).await.map(result)
     }
 
     /// `PUT /_connector/{id}/_index_name`: a name no other connector holds, or none.
-    pub async fn update_index_name(
-        &self,
-        id: &str,
-        body: &Fields,
-        forwarded: &Forwarded,
-    ) -> Result<Value, ApiError> {
+    pub async fn update_index_name(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
         let name = body.str(model::INDEX_NAME);
         if let Some(problem) = name.and_then(index_names::invalid) {
             return Err(ApiError::validation([problem]));
@@ -423,12 +386,7 @@ impl Connectors {
     }
 
     /// `PUT /_connector/{id}/_last_sync`: the statistics given; null clears nothing.
-    pub async fn update_last_sync(
-        &self,
-        id: &str,
-        body: &Fields,
-        forwarded: &Forwarded,
-    ) -> Result<Value, ApiError> {
+    pub async fn update_last_sync(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
         let mut stats = Source::new();
         for (field, _) in rules::LAST_SYNC.fields {
             let Some(value) = body.value(field) else { continue };
@@ -450,29 +408,14 @@ impl Connectors {
     }
 
     /// `PUT /_connector/{id}/_name`: the name and description given; null clears nothing.
-    pub async fn update_name(
-        &self,
-        id: &str,
-        body: &Fields,
-        forwarded: &Forwarded,
-    ) -> Result<Value, ApiError> {
-        let given = given(body, &["name", "description"]);
-        if given.is_empty() {
-            return Err(ApiError::validation([
-                "[name] and [description] cannot both be [null]. Please provide a value for at least one of them.".to_owned(),
-            ]));
-        }
-        self.merge(id, given, forwarded).await
+    pub async fn update_name(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
+        self.merge_given(id, body, ["name", "description"], forwarded)
+            .await
     }
 
     /// `PUT /_connector/{id}/_native`: a connector becomes Elastic-managed only with a
     /// `content-` index; a connected one goes back to `configured`.
-    pub async fn update_native(
-        &self,
-        id: &str,
-        body: &Fields,
-        forwarded: &Forwarded,
-    ) -> Result<Value, ApiError> {
+    pub async fn update_native(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
         let is_native = body.bool(model::IS_NATIVE).unwrap_or(false);
         let set = |source: &Source| {
             if let Some(index_name) = model::index_name(source) {
@@ -498,23 +441,13 @@ impl Connectors {
     }
 
     /// `PUT /_connector/{id}/_pipeline`
-    pub async fn update_pipeline(
-        &self,
-        id: &str,
-        body: &Fields,
-        forwarded: &Forwarded,
-    ) -> Result<Value, ApiError> {
+    pub async fn update_pipeline(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
         let pipeline = rules::pipeline(&body.value("pipeline").unwrap_or_default());
         self.merge(id, partial([("pipeline", pipeline)]), forwarded).await
     }
 
     /// `PUT /_connector/{id}/_scheduling`: the schedules given, each replacing its kind.
-    pub async fn update_scheduling(
-        &self,
-        id: &str,
-        body: &Fields,
-        forwarded: &Forwarded,
-    ) -> Result<Value, ApiError> {
+    pub async fn update_scheduling(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
         let schedules = scheduling::scheduling(&body.value("scheduling").unwrap_or_default());
         if schedules.is_empty() {
             return Err(ApiError::validation([
@@ -526,12 +459,7 @@ impl Connectors {
     }
 
     /// `PUT /_connector/{id}/_service_type`: a connector past `created` needs configuring again.
-    pub async fn update_service_type(
-        &self,
-        id: &str,
-        body: &Fields,
-        forwarded: &Forwarded,
-    ) -> Result<Value, ApiError> {
+    pub async fn update_service_type(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
         let service_type = body.str("service_type").unwrap_or_default();
         if service_type.is_empty() {
             return Err(ApiError::validation([
@@ -554,12 +482,7 @@ impl Connectors {
 
     /// `PUT /_connector/{id}/_status`: only where the connector protocol's state machine allows,
     /// checked against the status the write replaces.
-    pub async fn update_status(
-        &self,
-        id: &str,
-        body: &Fields,
-        forwarded: &Forwarded,
-    ) -> Result<Value, ApiError> {
+    pub async fn update_status(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
         let Some(to) = body
             .str(model::STATUS)
             .and_then(|status| model::CONNECTOR_STATUS.parse(status).ok())
@@ -592,7 +515,7 @@ impl Connectors {
 
     /// A partial update, as Elasticsearch writes without looking the connector up: a missing
     /// connector is a missing document, and a soft-deleted one is updated all the same.
-    async fn merge(&self, id: &str, partial: Source, forwarded: &Forwarded) -> Result<Value, ApiError> {
+    async fn merge(&self, id: &str, partial: Source, forwarded: &Forwarded) -> Reply {
         let index = self.connectors.concrete_index();
         let missing = |_: Missing| ApiError::document_missing(id, &index);
         let target = Target {
@@ -605,6 +528,19 @@ impl Connectors {
             .update(&target, Rule::Merge(partial), forwarded)
             .await?;
         Ok(result(applied))
+    }
+
+    /// A partial update of whichever of the two fields the body gives (null clears nothing);
+    /// a body with neither is Elasticsearch's validation error.
+    async fn merge_given(&self, id: &str, body: &Fields, fields: [&str; 2], forwarded: &Forwarded) -> Reply {
+        let given = given(body, &fields);
+        if given.is_empty() {
+            let [first, second] = fields;
+            return Err(ApiError::validation([format!(
+                "[{first}] and [{second}] cannot both be [null]. Please provide a value for at least one of them."
+            )]));
+        }
+        self.merge(id, given, forwarded).await
     }
 
     /// A decision on the live connector, as Elasticsearch decides after looking it up: a missing

@@ -66,21 +66,7 @@ impl ConnectorApp {
 
     /// The stored document, read from the node itself; `None` when it (or the index) is not there.
     pub async fn stored(&self, id: &str) -> Option<Value> {
-        self.stored_in(&self.alias, id).await
-    }
-
-    pub async fn stored_in(&self, index: &str, id: &str) -> Option<Value> {
-        let url = format!(
-            "{}/{index}/_doc/{}",
-            self.app.node.url,
-            crate::helpers::encode(id)
-        );
-        let response = self.app.node.http.get(url).send().await.unwrap();
-        if response.status() == 404 {
-            return None;
-        }
-        let body: Value = response.json().await.unwrap();
-        Some(body["_source"].clone())
+        Some(self.app.node.read_in(&self.alias, id).await?.source)
     }
 
     /// Every connector document with its sequence number.

@@ -4,7 +4,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{encode, unique_id, TestApp, CONNECTORS_INDEX};
+use crate::helpers::{encode, read_doc, unique_id, Stored, TestApp, CONNECTORS_INDEX};
 use crate::security::{app, secure_node, secure_url, trusting_the_test_ca, ELASTIC, READER, WRITER};
 
 async fn call(
@@ -26,19 +26,10 @@ async fn call(
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-/// The stored connector and its sequence number, read as `elastic`.
-async fn stored(node: &reqwest::Client, index: &str, id: &str) -> Option<(Value, i64)> {
-    let response = node
-        .get(format!("{}/{index}/_doc/{}", secure_url(), encode(id)))
-        .basic_auth(ELASTIC.0, Some(ELASTIC.1))
-        .send()
-        .await
-        .unwrap();
-    if response.status() == 404 {
-        return None;
-    }
-    let body: Value = response.json().await.unwrap();
-    Some((body["_source"].clone(), body["_seq_no"].as_i64().unwrap()))
+/// The stored document, read as `elastic`.
+async fn stored(node: &reqwest::Client, index: &str, id: &str) -> Option<Stored> {
+    let url = format!("{}/{index}/_doc/{}", secure_url(), encode(id));
+    read_doc(node.get(url).basic_auth(ELASTIC.0, Some(ELASTIC.1))).await
 }
 
 #[tokio::test]
