@@ -8,6 +8,7 @@ mod cluster;
 mod concurrency;
 mod connector;
 mod connector_filtering;
+mod connector_hostile;
 mod connector_races;
 mod connector_security;
 mod conventions;
