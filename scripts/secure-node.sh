@@ -3,10 +3,12 @@
 # authentication and authorization: HTTPS on 127.0.0.1 only, single-node discovery, 512 MiB heap,
 # data in a fresh directory, run as the unprivileged node user. `start` makes a throwaway CA and a
 # node certificate with openssl, sets the `elastic` password, waits until the cluster is healthy,
-# creates the connector sync-jobs index, two file-based roles and two file-realm users (this
+# creates the connector indices, two file-based roles and two file-realm users (this
 # distribution cannot keep users or roles in the .security index), and then smoke-checks them:
-#   sync_jobs_writer  read + write on .elastic-connectors-sync-jobs*   user writer / writer-password
-#   sync_jobs_reader  read on .elastic-connectors-sync-jobs*           user reader / reader-password
+#   connectors_writer  read + write on .elastic-connectors*   user writer / writer-password
+#   connectors_reader  read on .elastic-connectors*           user reader / reader-password
+# (.elastic-connectors* covers the connectors, their sync jobs and the service's index-name
+# reservations, which create-index.sh creates here as elastic.)
 # Running `start` against a node that is already up only re-applies the index, roles and users.
 #   scripts/secure-node.sh start|stop|status
 # Port: CSP_SECURE_PORT (default 9202; the transport port is 100 higher).
@@ -115,14 +117,14 @@ export CSP_CURL_OPTS="--cacert $node_ca -u elastic:$password"
 # change, so they can be rewritten while the node runs.
 roles_yml() {
   cat <<YAML
-sync_jobs_writer:
+connectors_writer:
   indices:
-    - names: ["$SYNC_JOBS_INDEX*"]
+    - names: ["$CONNECTORS_INDEX*"]
       privileges: [read, write]
       allow_restricted_indices: true
-sync_jobs_reader:
+connectors_reader:
   indices:
-    - names: ["$SYNC_JOBS_INDEX*"]
+    - names: ["$CONNECTORS_INDEX*"]
       privileges: [read]
       allow_restricted_indices: true
 YAML
@@ -164,19 +166,19 @@ ensure_roles_and_users() {
     roles_yml >"$roles"
     own_for_node_user "$roles"
   fi
-  ensure_user writer writer-password sync_jobs_writer "${1:-}"
-  ensure_user reader reader-password sync_jobs_reader "${1:-}"
+  ensure_user writer writer-password connectors_writer "${1:-}"
+  ensure_user reader reader-password connectors_reader "${1:-}"
 }
 
 # Waits until both users authenticate with their roles (file changes are picked up within ~5 s).
 wait_users() {
   local waited=0
-  until user_ready writer writer-password sync_jobs_writer && user_ready reader reader-password sync_jobs_reader; do
+  until user_ready writer writer-password connectors_writer && user_ready reader reader-password connectors_reader; do
     [ "$waited" -lt 60 ] || die "the file-realm users writer and reader do not authenticate at $url"
     sleep 1
     waited=$((waited + 1))
   done
-  log "roles sync_jobs_writer, sync_jobs_reader and users writer, reader are in place"
+  log "roles connectors_writer, connectors_reader and users writer, reader are in place"
 }
 
 # Prints the HTTP status of a request; curl's own failures (TLS, connection) are fatal.
@@ -229,7 +231,7 @@ start() {
   smoke_check
   echo "secure elasticsearch running at $url"
   echo "CA certificate: $ca_copy"
-  echo "users: elastic / $password (superuser), writer / writer-password (sync_jobs_writer), reader / reader-password (sync_jobs_reader)"
+  echo "users: elastic / $password (superuser), writer / writer-password (connectors_writer), reader / reader-password (connectors_reader)"
 }
 
 case "$action" in

@@ -20,6 +20,8 @@ pub enum ErrorType {
     Status,
     /// The cause Elasticsearch gives under a refused sync-job transition.
     SyncJobInvalidStatusTransition,
+    /// The cause Elasticsearch gives under a refused connector status change.
+    ConnectorInvalidStatusTransition,
     /// The connectors index does not exist.
     IndexNotFound,
     /// The request itself is invalid (empty or over-long id, a value out of bounds).
@@ -28,6 +30,9 @@ pub enum ErrorType {
     IllegalArgument,
     /// A body that is not the JSON the operation reads (syntax, unknown field, wrong type).
     XContentParse,
+    /// The cause Elasticsearch gives when it reads text from a value that has none (an object
+    /// inside an array of strings).
+    IllegalState,
     /// A body is required and there is none.
     Parse,
     /// The route exists, the method does not.
@@ -70,11 +75,16 @@ impl ErrorType {
                 "connector_sync_job_invalid_status_transition_exception",
                 StatusCode::BAD_REQUEST,
             ),
+            Self::ConnectorInvalidStatusTransition => (
+                "connector_invalid_status_transition_exception",
+                StatusCode::BAD_REQUEST,
+            ),
             Self::IndexNotFound => ("index_not_found_exception", StatusCode::NOT_FOUND),
             Self::ActionRequestValidation => ("action_request_validation_exception", StatusCode::BAD_REQUEST),
             Self::IllegalArgument => ("illegal_argument_exception", StatusCode::BAD_REQUEST),
             Self::XContentParse => ("x_content_parse_exception", StatusCode::BAD_REQUEST),
             Self::Parse => ("parse_exception", StatusCode::BAD_REQUEST),
+            Self::IllegalState => ("illegal_state_exception", StatusCode::INTERNAL_SERVER_ERROR),
             Self::MethodNotAllowed => ("method_not_allowed_exception", StatusCode::METHOD_NOT_ALLOWED),
             Self::MediaTypeHeader => ("media_type_header_exception", StatusCode::BAD_REQUEST),
             Self::TooLongHttpLine => ("too_long_http_line_exception", StatusCode::BAD_REQUEST),
@@ -148,6 +158,15 @@ impl ApiError {
         Self::new(
             ErrorType::ResourceNotFound,
             format!("connector sync job [{connector_sync_job_id}] not found"),
+        )
+    }
+
+    /// Elasticsearch's answer for a connector that does not exist, is soft-deleted, or whose
+    /// index does not exist.
+    pub fn connector_not_found(connector_id: &str) -> Self {
+        Self::new(
+            ErrorType::ResourceNotFound,
+            format!("connector [{connector_id}] not found"),
         )
     }
 

@@ -23,10 +23,12 @@ impl fmt::Display for Location {
     }
 }
 
-/// A JSON value and where it starts.
+/// A JSON value, where it starts and, for an object or an array, where it ends (its closing
+/// bracket, where Elasticsearch reports what is missing from an object).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Json {
     pub at: Location,
+    pub end: Location,
     pub value: JsonValue,
 }
 
@@ -138,14 +140,16 @@ enum Open {
 }
 
 impl Open {
-    fn close(self) -> Json {
+    fn close(self, end: Location) -> Json {
         match self {
             Self::Array { at, items } => Json {
                 at,
+                end,
                 value: JsonValue::Array(items),
             },
             Self::Object { at, entries, .. } => Json {
                 at,
+                end,
                 value: JsonValue::Object(entries),
             },
         }
@@ -233,16 +237,20 @@ impl Reader<'_> {
                     self.skip_whitespace();
                     match (object, self.peek()) {
                         (true, Some(b'}')) => {
+                            let end = self.location();
                             self.pos += 1;
                             Some(Json {
                                 at,
+                                end,
                                 value: JsonValue::Object(Vec::new()),
                             })
                         }
                         (false, Some(b']')) => {
+                            let end = self.location();
                             self.pos += 1;
                             Some(Json {
                                 at,
+                                end,
                                 value: JsonValue::Array(Vec::new()),
                             })
                         }
@@ -266,6 +274,7 @@ impl Reader<'_> {
                 }
                 _ => Some(Json {
                     at,
+                    end: at,
                     value: self.scalar()?,
                 }),
             };
@@ -308,9 +317,10 @@ impl Reader<'_> {
                         }
                     }
                 };
+                let end = self.location();
                 self.pos += 1;
                 if closes {
-                    done = open.pop().map(Open::close);
+                    done = open.pop().map(|container| container.close(end));
                 }
             }
         }
@@ -522,6 +532,14 @@ mod tests {
         assert_eq!(entries[0].0.at, Location { line: 2, column: 3 });
         assert_eq!(entries[0].1.at, Location { line: 2, column: 8 });
         assert_eq!(entries[1].0.at.to_string(), "[3:3]");
+        assert_eq!(
+            entries[1].1.end.to_string(),
+            "[3:35]",
+            "an object ends at its closing brace"
+        );
+        assert_eq!(entries[0].1.end.to_string(), "[2:21]");
+        let empty = parse(b"{ }").unwrap();
+        assert_eq!(empty.end.to_string(), "[1:3]");
     }
 
     #[test]

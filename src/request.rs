@@ -8,7 +8,7 @@ use crate::error::{ApiError, ErrorType};
 use crate::json::{self, Json, JsonValue, Location};
 
 /// The token types a field accepts, and how its value is read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub enum Kind {
     /// A string.
     Str,
@@ -28,27 +28,91 @@ pub enum Kind {
     StrOrObject,
     /// Any value.
     Any,
+    /// Exactly these token types (Elasticsearch's `VALUE`, `VALUE_OBJECT_ARRAY`, ...).
+    Tokens(&'static [Token]),
+    /// A string, or an array of values each read as a string (`declareStringArray`).
+    StrArray,
+    /// A value of the inner kind that must also pass the check; the check's error is the cause
+    /// of `failed to parse field [..]`, as when Elasticsearch's value parser throws.
+    Checked(&'static Kind, Check),
+    /// An object read by a nested parser.
+    Nested(&'static Nested),
+    /// An object read by a nested parser, or null.
+    NestedOrNull(&'static Nested),
+    /// An array of objects (or one object) each read by a nested parser (`declareObjectArray`).
+    NestedArray(&'static Nested),
+    /// An object whose every value is an object read by a nested parser (a map of entries).
+    NestedMap(&'static Nested),
+}
+
+/// The JSON token types, as Elasticsearch names them in its messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Token {
+    Null,
+    Bool,
+    Number,
+    String,
+    Array,
+    Object,
+}
+
+/// A check of one value beyond its token type (an enum name, a date, a cron expression).
+pub type Check = fn(&Json) -> Result<(), ApiError>;
+
+/// A check of a whole nested object once its required fields arrived: Elasticsearch builds the
+/// object at that moment, and a failure is reported as `Failed to build [..]`.
+pub type Build = fn(&Fields) -> Result<(), ApiError>;
+
+/// The parser of a nested object, as Elasticsearch's model classes declare theirs.
+#[derive(Debug)]
+pub struct Nested {
+    pub parser: BodyParser,
+    /// Elasticsearch's model parsers skip fields they do not know (they also read stored
+    /// documents); request parsers refuse them.
+    pub lenient: bool,
+    pub build: Option<Build>,
 }
 
 impl Kind {
     fn accepts(self, value: &Json) -> bool {
         use JsonValue::*;
-        matches!(
-            (self, &value.value),
-            (Self::Any, _)
-                | (Self::Str | Self::StrOrNull, String(_))
-                | (Self::StrOrNull | Self::ObjectOrNull, Null)
-                | (Self::Long, Number(_) | String(_))
-                | (Self::Bool, Bool(_) | String(_))
-                | (Self::Object | Self::ObjectOrNull, Object(_))
-                | (Self::Array, Array(_))
-                | (Self::StrOrObject, String(_) | Object(_))
-        )
+        match self {
+            Self::Tokens(tokens) => tokens.contains(&token_of(value)),
+            Self::Checked(inner, _) => inner.accepts(value),
+            Self::Nested(_) | Self::NestedMap(_) => matches!(value.value, Object(_)),
+            Self::NestedOrNull(_) => matches!(value.value, Object(_) | Null),
+            Self::NestedArray(_) => matches!(value.value, Object(_) | Array(_)),
+            Self::StrArray => matches!(value.value, String(_) | Array(_)),
+            _ => matches!(
+                (self, &value.value),
+                (Self::Any, _)
+                    | (Self::Str | Self::StrOrNull, String(_))
+                    | (Self::StrOrNull | Self::ObjectOrNull, Null)
+                    | (Self::Long, Number(_) | String(_))
+                    | (Self::Bool, Bool(_) | String(_))
+                    | (Self::Object | Self::ObjectOrNull, Object(_))
+                    | (Self::Array, Array(_))
+                    | (Self::StrOrObject, String(_) | Object(_))
+            ),
+        }
+    }
+}
+
+/// The token type of a value.
+pub fn token_of(value: &Json) -> Token {
+    match value.value {
+        JsonValue::Null => Token::Null,
+        JsonValue::Bool(_) => Token::Bool,
+        JsonValue::Number(_) => Token::Number,
+        JsonValue::String(_) => Token::String,
+        JsonValue::Array(_) => Token::Array,
+        JsonValue::Object(_) => Token::Object,
     }
 }
 
 /// One request body's declared fields, as an Elasticsearch `ObjectParser`: `name` is the parser
 /// name Elasticsearch prints in its errors.
+#[derive(Debug)]
 pub struct BodyParser {
     pub name: &'static str,
     pub fields: &'static [(&'static str, Kind)],
@@ -62,6 +126,44 @@ pub struct Fields {
     values: Vec<(&'static str, Json)>,
 }
 
+/// A parse failure and where the reader stood when it surfaced: Elasticsearch wraps a nested
+/// failure in `[l:c] [outer] failed to parse field [f]` at that same place, level by level.
+struct Failure {
+    at: Location,
+    error: ApiError,
+}
+
+impl Failure {
+    fn at(at: Location, message: String) -> Self {
+        Self {
+            at,
+            error: parse_error(at, message),
+        }
+    }
+
+    /// This failure as the cause of the field `field` of the parser `parser`.
+    fn within(self, parser: &str, field: &str) -> Self {
+        Self {
+            at: self.at,
+            error: parse_error(self.at, format!("[{parser}] failed to parse field [{field}]"))
+                .caused_by(self.error),
+        }
+    }
+}
+
+/// A top-level required field that is missing has no place; a nested one is reported at the
+/// end of its object.
+enum ReadError {
+    Unplaced(ApiError),
+    Placed(Failure),
+}
+
+impl From<Failure> for ReadError {
+    fn from(failure: Failure) -> Self {
+        Self::Placed(failure)
+    }
+}
+
 impl BodyParser {
     /// Reads `bytes` (which must hold one JSON object) against the declared fields.
     pub fn parse(&self, bytes: &[u8]) -> Result<Fields, ApiError> {
@@ -70,16 +172,36 @@ impl BodyParser {
     }
 
     pub fn parse_json(&self, doc: Json) -> Result<Fields, ApiError> {
-        let JsonValue::Object(entries) = doc.value else {
-            return Err(parse_error(
+        self.read(&doc, false, None, false)
+            .map_err(|missing| match missing {
+                ReadError::Unplaced(error) => error,
+                ReadError::Placed(failure) => failure.error,
+            })
+    }
+
+    /// Reads one object. `nested` objects report a missing field at their end; `lenient` ones
+    /// skip unknown fields; `build` runs once the required fields are there.
+    fn read(
+        &self,
+        doc: &Json,
+        lenient: bool,
+        build: Option<Build>,
+        nested: bool,
+    ) -> Result<Fields, ReadError> {
+        let JsonValue::Object(entries) = &doc.value else {
+            return Err(Failure::at(
                 doc.at,
                 format!("[{}] Expected START_OBJECT but was: {}", self.name, doc.token()),
-            ));
+            )
+            .into());
         };
         let mut values = Vec::with_capacity(entries.len());
         for (key, value) in entries {
             let Some((name, kind)) = self.fields.iter().find(|(name, _)| *name == key.name) else {
-                return Err(parse_error(
+                if lenient {
+                    continue;
+                }
+                return Err(Failure::at(
                     key.at,
                     format!(
                         "[{}] unknown field [{}]{}",
@@ -87,20 +209,11 @@ impl BodyParser {
                         key.name,
                         suggestion(&key.name, self.fields.iter().map(|(name, _)| *name))
                     ),
-                ));
+                )
+                .into());
             };
-            if !kind.accepts(&value) {
-                return Err(parse_error(
-                    value.at,
-                    format!(
-                        "[{}] {name} doesn't support values of type: {}",
-                        self.name,
-                        value.token()
-                    ),
-                ));
-            }
-            check_scalar(self.name, name, *kind, &value)?;
-            values.push((*name, value));
+            read_value(self.name, name, *kind, value)?;
+            values.push((*name, value.clone()));
         }
         let missing: Vec<&str> = self
             .required
@@ -109,12 +222,112 @@ impl BodyParser {
             .filter(|name| !values.iter().any(|(have, _)| have == name))
             .collect();
         if !missing.is_empty() {
-            return Err(ApiError::new(
+            let error = ApiError::new(
                 ErrorType::IllegalArgument,
                 format!("Required [{}]", missing.join(", ")),
-            ));
+            );
+            return Err(if nested {
+                ReadError::Placed(Failure { at: doc.end, error })
+            } else {
+                ReadError::Unplaced(error)
+            });
         }
-        Ok(Fields { values })
+        let fields = Fields { values };
+        if let Some(build) = build {
+            if let Err(cause) = build(&fields) {
+                let error = ApiError::new(
+                    ErrorType::XContentParse,
+                    format!(
+                        "Failed to build [{}] after last required field arrived",
+                        self.name
+                    ),
+                )
+                .caused_by(cause);
+                // Elasticsearch builds when the last required field arrives, and reports the
+                // failure under that field.
+                let last_required = fields
+                    .values
+                    .iter()
+                    .rev()
+                    .find(|(name, _)| self.required.contains(name));
+                return Err(match last_required {
+                    Some((name, value)) => Failure { at: value.at, error }.within(self.name, name),
+                    None => Failure { at: doc.end, error },
+                }
+                .into());
+            }
+        }
+        Ok(fields)
+    }
+}
+
+impl Nested {
+    fn read(&self, doc: &Json) -> Result<Fields, Failure> {
+        self.parser
+            .read(doc, self.lenient, self.build, true)
+            .map_err(|missing| match missing {
+                ReadError::Placed(failure) => failure,
+                // Nested objects always place what is missing.
+                ReadError::Unplaced(error) => Failure { at: doc.end, error },
+            })
+    }
+}
+
+/// Checks one value of the field `name` of the parser `parser` against its kind.
+fn read_value(parser: &str, name: &str, kind: Kind, value: &Json) -> Result<(), Failure> {
+    if !kind.accepts(value) {
+        return Err(Failure::at(
+            value.at,
+            format!(
+                "[{parser}] {name} doesn't support values of type: {}",
+                value.token()
+            ),
+        ));
+    }
+    let failed = |cause: ApiError| Failure {
+        at: value.at,
+        error: parse_error(value.at, format!("[{parser}] failed to parse field [{name}]")).caused_by(cause),
+    };
+    match (kind, &value.value) {
+        (Kind::Checked(inner, check), _) => {
+            read_value(parser, name, *inner, value)?;
+            check(value).map_err(failed)
+        }
+        (Kind::Nested(nested) | Kind::NestedOrNull(nested), JsonValue::Object(_)) => nested
+            .read(value)
+            .map(drop)
+            .map_err(|failure| failure.within(parser, name)),
+        (Kind::NestedArray(nested), JsonValue::Object(_)) => nested
+            .read(value)
+            .map(drop)
+            .map_err(|failure| failure.within(parser, name)),
+        (Kind::NestedArray(nested), JsonValue::Array(items)) => items
+            .iter()
+            .try_for_each(|item| nested.read(item).map(drop))
+            .map_err(|failure| failure.within(parser, name)),
+        (Kind::NestedMap(nested), JsonValue::Object(entries)) => entries
+            .iter()
+            .try_for_each(|(_, entry)| nested.read(entry).map(drop))
+            .map_err(|failure| failure.within(parser, name)),
+        (Kind::StrArray, JsonValue::Array(items)) => {
+            match items
+                .iter()
+                .find(|item| matches!(item.value, JsonValue::Array(_) | JsonValue::Object(_)))
+            {
+                // Elasticsearch reads each item as text, which containers have none of.
+                Some(item) => Err(failed(ApiError::new(
+                    ErrorType::IllegalState,
+                    format!(
+                        "Can't get text on a {} at {}:{}",
+                        item.token(),
+                        item.at.line,
+                        item.at.column
+                    ),
+                ))),
+                None => Ok(()),
+            }
+        }
+        _ => check_scalar(parser, name, kind, value).map_err(|error| Failure { at: value.at, error }),
     }
 }
 
@@ -200,6 +413,24 @@ impl Fields {
     /// Whether the field was given, even as null.
     pub fn has(&self, name: &str) -> bool {
         self.get(name).is_some()
+    }
+}
+
+/// A value that passed `Kind::Bool`, as Elasticsearch reads it: `true` or the text `true`.
+pub fn read_bool(value: &Value) -> bool {
+    match value {
+        Value::String(text) => text == "true",
+        other => other.as_bool().unwrap_or_default(),
+    }
+}
+
+/// A value that passed `Kind::Long`, as Elasticsearch reads it: a whole number, also one given
+/// as text or with a zero fraction.
+pub fn read_long(value: &Value) -> Option<i64> {
+    match value {
+        Value::String(text) => text.trim().parse().ok(),
+        Value::Number(number) => number.as_i64().or_else(|| number.as_f64().map(|f| f as i64)),
+        _ => None,
     }
 }
 
@@ -434,6 +665,113 @@ mod tests {
             "[1:11] [stats] failed to parse field [count]"
         );
         assert_eq!(body["error"]["caused_by"]["reason"], "For input string: \"x\"");
+    }
+
+    const INNER: Nested = Nested {
+        parser: BodyParser {
+            name: "inner",
+            fields: &[("a", Kind::Bool), ("b", Kind::Str), ("tags", Kind::StrArray)],
+            required: &["a", "b"],
+        },
+        lenient: true,
+        build: Some(|fields| match fields.str("b") {
+            Some("bad") => Err(ApiError::new(ErrorType::IllegalArgument, "b is bad")),
+            _ => Ok(()),
+        }),
+    };
+
+    const OUTER: BodyParser = BodyParser {
+        name: "outer",
+        fields: &[
+            ("one", Kind::Nested(&INNER)),
+            ("many", Kind::NestedArray(&INNER)),
+            ("map", Kind::NestedMap(&INNER)),
+            (
+                "level",
+                Kind::Checked(&Kind::Str, |value| match value.value {
+                    JsonValue::String(ref text) if text == "low" || text == "high" => Ok(()),
+                    _ => Err(ApiError::new(ErrorType::IllegalArgument, "Unknown Level")),
+                }),
+            ),
+        ],
+        required: &[],
+    };
+
+    fn chain(err: &ApiError) -> Vec<String> {
+        let mut reasons = Vec::new();
+        let mut error = err.body()["error"].clone();
+        while error.is_object() {
+            reasons.push(error["reason"].as_str().unwrap().to_owned());
+            error = error["caused_by"].clone();
+        }
+        reasons
+    }
+
+    #[test]
+    fn nested_objects_are_read_by_their_own_parser_and_failures_wrapped_where_they_surfaced() {
+        assert!(OUTER
+            .parse(br#"{"one": {"a": true, "b": "x", "extra": 1}, "many": [{"a": "false", "b": "y", "tags": ["t", 1]}], "map": {"k": {"a": true, "b": "z"}}, "level": "low"}"#)
+            .is_ok());
+        let err = OUTER.parse(br#"{"one":{"a":true}}"#).unwrap_err();
+        assert_eq!(
+            chain(&err),
+            ["[1:17] [outer] failed to parse field [one]", "Required [b]"]
+        );
+        assert_eq!(
+            err.body()["error"]["root_cause"][0]["reason"],
+            "[1:17] [outer] failed to parse field [one]"
+        );
+        let err = OUTER
+            .parse(br#"{"many":[{"a":true,"b":"x"},{"a":1}]}"#)
+            .unwrap_err();
+        assert_eq!(
+            chain(&err),
+            [
+                "[1:34] [outer] failed to parse field [many]",
+                "[1:34] [inner] a doesn't support values of type: VALUE_NUMBER"
+            ]
+        );
+        assert_eq!(
+            err.body()["error"]["root_cause"][0]["reason"],
+            "[1:34] [inner] a doesn't support values of type: VALUE_NUMBER"
+        );
+        let err = OUTER.parse(br#"{"map":{"k":{"b":"bad","a":true}}}"#).unwrap_err();
+        assert_eq!(
+            chain(&err),
+            [
+                "[1:28] [outer] failed to parse field [map]",
+                "[1:28] [inner] failed to parse field [a]",
+                "Failed to build [inner] after last required field arrived",
+                "b is bad"
+            ]
+        );
+        assert_eq!(
+            err.body()["error"]["root_cause"][0]["reason"],
+            "Failed to build [inner] after last required field arrived"
+        );
+        let err = OUTER.parse(br#"{"map":{"k":"v"}}"#).unwrap_err();
+        assert_eq!(
+            chain(&err)[1],
+            "[1:13] [inner] Expected START_OBJECT but was: VALUE_STRING"
+        );
+        let err = OUTER.parse(br#"{"level":"mid"}"#).unwrap_err();
+        assert_eq!(
+            chain(&err),
+            ["[1:10] [outer] failed to parse field [level]", "Unknown Level"]
+        );
+        let err = OUTER.parse(br#"{"level":5}"#).unwrap_err();
+        assert_eq!(
+            chain(&err),
+            ["[1:10] [outer] level doesn't support values of type: VALUE_NUMBER"]
+        );
+        let err = OUTER
+            .parse(br#"{"one":{"a":true,"b":"x","tags":[{}]}}"#)
+            .unwrap_err();
+        assert_eq!(chain(&err)[1], "[1:33] [inner] failed to parse field [tags]");
+        assert_eq!(
+            err.body()["error"]["caused_by"]["caused_by"]["type"],
+            "illegal_state_exception"
+        );
     }
 
     #[test]

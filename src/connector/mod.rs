@@ -1,26 +1,641 @@
 //! The connector domain: the connector document, its defaults and the rule of each operation.
+//! Every change of a connector goes through `documents::Store::update` (or `put` when it is
+//! created): operations Elasticsearch writes directly merge a partial document; operations it
+//! looks the connector up for decide on the stored document, in the same atomic step as the
+//! write.
 
-use std::sync::Arc;
+pub mod configuration;
+pub mod cron;
+pub mod filtering;
+pub mod index_names;
+pub mod model;
+pub mod rules;
+pub mod scheduling;
 
-use crate::documents::layouts::Layout;
-use crate::documents::Store;
+use std::sync::{Arc, Mutex};
+
+use actix_web::http::StatusCode;
+use serde_json::{json, Map, Value};
+
+use crate::cluster::Forwarded;
+use crate::documents::layouts::{self, Layout};
+use crate::documents::{
+    merged, page, page_bounds, with_id, Applied, Missing, Rule, Source, Store, Target, Written,
+};
+use crate::error::{ApiError, ErrorType};
+use crate::request::{Fields, Params};
+use crate::time::{format_instant, parse_date, request_stamp};
+use index_names::{Claim, IndexNames};
+use model::{Creation, MANAGED_INDEX_PREFIX};
+
+/// The answer of a connector operation.
+type Reply = Result<Value, ApiError>;
+
+/// A decision on a stored connector: the whole new document, or the answer that refuses it.
+type Decision<'a> = &'a (dyn Fn(&Source) -> Result<Source, ApiError> + Sync);
 
 /// The connectors of one cluster.
 pub struct Connectors {
-    #[allow(dead_code)]
     store: Arc<Store>,
-    #[allow(dead_code)]
     connectors: Layout,
-    #[allow(dead_code)]
     jobs: Layout,
+    names: IndexNames,
 }
 
 impl Connectors {
     pub fn new(store: Arc<Store>, connectors: Layout, jobs: Layout) -> Self {
+        let reservations = Layout::new(
+            layouts::INDEX_NAMES,
+            &layouts::index_names_alias(&connectors.alias),
+        );
         Self {
+            names: IndexNames::new(store.clone(), reservations, &connectors.alias),
             store,
             connectors,
             jobs,
         }
     }
+
+    /// `PUT /_connector/{id}` (`id` given) and `PUT`/`POST /_connector` (a new id): a connector
+    /// with the defaults, replacing whatever had the id.
+    pub async fn put(
+        &self,
+        id: Option<&str>,
+        body: &Fields,
+        forwarded: &Forwarded,
+    ) -> Result<(StatusCode, Value), ApiError> {
+        let creation = Creation {
+            description: body.str("description"),
+            index_name: body.str(model::INDEX_NAME),
+            is_native: body.bool(model::IS_NATIVE).unwrap_or(false),
+            language: body.str("language"),
+            name: body.str("name"),
+            service_type: body.str("service_type"),
+        };
+        let mut problems = Vec::new();
+        if let Some(index_name) = creation.index_name {
+            problems.extend(index_names::invalid(index_name));
+            if creation.is_native && !index_name.starts_with(MANAGED_INDEX_PREFIX) {
+                problems.push(format!("Index [{index_name}] is invalid. Index attached to an Elastic-managed connector must start with the prefix: [{MANAGED_INDEX_PREFIX}]"));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(ApiError::validation(problems));
+        }
+        if let Some(index_name) = creation.index_name {
+            self.names.check_unused(index_name, id, forwarded).await?;
+        }
+        let generated = id.is_none().then(crate::ids::base64_uuid);
+        let id = id.or(generated.as_deref()).unwrap_or_default();
+        let claim = self.claim(creation.index_name, id, forwarded).await?;
+        // The name the connector held before, released once the new document is written.
+        let previous = match generated {
+            Some(_) => None,
+            None => self
+                .stored(id, forwarded)
+                .await?
+                .and_then(|source| model::index_name(&source).map(str::to_owned)),
+        };
+        let doc = model::new_connector(&creation, &request_stamp());
+        let written = self
+            .store
+            .put(&self.connectors, id, &doc, generated.is_some(), forwarded)
+            .await;
+        let written = self
+            .settle(claim, creation.index_name, id, written, forwarded)
+            .await?;
+        self.release_previous(previous.as_deref(), creation.index_name, id, forwarded)
+            .await;
+        Ok(match written {
+            // An existing document with a new id can only be this request's own earlier
+            // attempt, whose answer was lost.
+            Some(Written::Created) | None => (StatusCode::CREATED, json!({"id": id, "result": "created"})),
+            Some(Written::Updated) => (StatusCode::OK, json!({"id": id, "result": "updated"})),
+        })
+    }
+
+    /// `GET /_connector/{id}`
+    pub async fn get(&self, id: &str, params: &Params, forwarded: &Forwarded) -> Reply {
+        let include_deleted = params.bool("include_deleted", false)?;
+        match self.stored(id, forwarded).await? {
+            Some(source) if include_deleted || !model::is_deleted(&source) => Ok(with_id(id, source)),
+            _ => Err(ApiError::connector_not_found(id)),
+        }
+    }
+
+    /// `GET /_connector`: by index name, filtered by index names, names, service types and a
+    /// wildcard query.
+    pub async fn list(&self, params: &Params, forwarded: &Forwarded) -> Reply {
+        let from = params.int("from", 0)?;
+        let size = params.int("size", 100)?;
+        let include_deleted = params.bool("include_deleted", false)?;
+        page_bounds(from, size)?;
+        let index_names = params.list(model::INDEX_NAME).unwrap_or_default();
+        let problems: Vec<String> = index_names
+            .iter()
+            .filter_map(|name| index_names::invalid(name))
+            .collect();
+        if !problems.is_empty() {
+            return Err(ApiError::validation(problems));
+        }
+        let mut must = Vec::new();
+        for (param, field) in [
+            (model::INDEX_NAME, model::INDEX_NAME),
+            ("connector_name", "name"),
+            ("service_type", "service_type"),
+        ] {
+            if let Some(values) = params.list(param).filter(|values| !values.is_empty()) {
+                must.push(json!({"terms": {field: values}}));
+            }
+        }
+        if let Some(query) = params.get("query").filter(|query| !query.is_empty()) {
+            let pattern = format!("*{query}*");
+            let should: Vec<Value> = [model::INDEX_NAME, "name", "description"]
+                .iter()
+                .map(|field| json!({"wildcard": {*field: {"value": pattern}}}))
+                .collect();
+            must.push(json!({"bool": {"should": should}}));
+        }
+        let mut query = Map::new();
+        if !must.is_empty() {
+            query.insert("must".into(), Value::Array(must));
+        }
+        if !include_deleted {
+            query.insert("must_not".into(), json!([{"term": {model::DELETED: true}}]));
+        }
+        let search = json!({
+            "from": from,
+            "size": size,
+            "query": {"bool": query},
+            "sort": [{model::INDEX_NAME: {"order": "asc", "unmapped_type": "keyword"}}],
+        });
+        let hits = self
+            .store
+            .search(&self.connectors.alias, &search, forwarded)
+            .await?;
+        Ok(page(hits))
+    }
+
+    /// `DELETE /_connector/{id}`: soft (marked `deleted`) unless `hard`, then its sync jobs if
+    /// asked.
+    pub async fn delete(&self, id: &str, params: &Params, forwarded: &Forwarded) -> Reply {
+        let hard = params.bool("hard", false)?;
+        let delete_sync_jobs = params.bool("delete_sync_jobs", false)?;
+        let held = if hard {
+            let held = self
+                .stored(id, forwarded)
+                .await?
+                .and_then(|source| model::index_name(&source).map(str::to_owned));
+            self.store
+                .delete(&self.connectors.alias, id, forwarded)
+                .await?
+                .map_err(|_| ApiError::connector_not_found(id))?;
+            held
+        } else {
+            let held = Mutex::new(None);
+            let soft_delete = |source: &Source| {
+                *held.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) =
+                    model::index_name(source).map(str::to_owned);
+                Ok(with(source, [(model::DELETED, true.into())]))
+            };
+            self.decide(id, &soft_delete, forwarded).await?;
+            held.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner())
+        };
+        if let Some(name) = held {
+            self.names.release(&name, id, forwarded).await;
+        }
+        if delete_sync_jobs {
+            let failures = self
+                .store
+                .delete_by_query(&self.jobs.alias, json!({"term": {"connector.id": id}}), forwarded)
+                .await?;
+            if !failures.is_empty() {
+                let reasons: Vec<String> = failures
+                    .iter()
+                    .map(|failure| {
+                        failure["cause"]["reason"]
+                            .as_str()
+                            .map_or_else(|| failure.to_string(), str::to_owned)
+                    })
+                    .collect();
+                return Err(ApiError::new(
+                    ErrorType::Internal,
+                    format!(
+                        "Error deleting sync jobs associated with connector [{id}] {}",
+                        reasons.join("\n")
+                    ),
+                ));
+            }
+        }
+        Ok(json!({"acknowledged": true}))
+    }
+
+    /// `PUT /_connector/{id}/_check_in`
+    pub async fn check_in(&self, id: &str, forwarded: &Forwarded) -> Reply {
+        self.merge(id, partial([("last_seen", request_stamp().into())]), forwarded)
+            .await
+    }
+
+    /// `PUT /_connector/{id}/_api_key_id`: the ids given; null clears nothing.
+    pub async fn update_api_key_id(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
+        self.merge_given(id, body, ["api_key_id", "api_key_secret_id"], forwarded)
+            .await
+    }
+
+    /// `PUT /_connector/{id}/_configuration`: the whole schema, or the values of existing entries.
+    pub async fn update_configuration(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
+        let (schema, values) = (body.object("configuration"), body.object("values"));
+        match (&schema, &values) {
+            (None, None) => {
+                return Err(ApiError::validation([
+                    "[configuration] and [values] cannot both be null.".to_owned(),
+                ]))
+            }
+            (Some(_), Some(_)) => {
+                return Err(ApiError::validation([
+                    "[configuration] and [values] cannot both be provided in the same request.".to_owned(),
+                ]))
+            }
+            _ => {}
+        }
+        if let Some(schema) = schema {
+            let replace = |source: &Source| Ok(configuration::replace(source, &schema));
+            self.decide(id, &replace, forwarded).await?;
+            // Elasticsearch replaces the schema with a script, which always reports a change.
+            return Ok(result(Applied::Updated));
+        }
+        let values = values.unwrap_or_default();
+        let set = |source: &Source| configuration::set_values(source, &values);
+        self.decide(id, &set, forwarded).await.map(result)
+    }
+
+    /// `PUT /_connector/{id}/_error`: the error, and `error` or `connected` as the status.
+    pub async fn update_error(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
+        let error = body.str("error");
+        let status = if error.is_some_and(|error| !error.is_empty()) {
+            "error"
+        } else {
+            "connected"
+        };
+        let error = error.map_or(Value::Null, Value::from);
+        self.merge(
+            id,
+            partial([("error", error), (model::STATUS, status.into())]),
+            forwarded,
+        )
+        .await
+    }
+
+    /// `PUT /_connector/{id}/_features`: the features given, merged into the stored ones.
+    pub async fn update_features(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
+        let features = rules::features(&body.value("features").unwrap_or_default());
+        self.merge(id, partial([("features", features)]), forwarded).await
+    }
+
+    /// `PUT /_connector/{id}/_filtering`: the whole filtering list, or a new draft.
+    pub async fn update_filtering(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
+        let now = request_stamp();
+        let (list, rules, snippet) = (
+            body.value("filtering"),
+            body.value("rules"),
+            body.value("advanced_snippet"),
+        );
+        if let Some(list) = list {
+            if rules.is_some() || snippet.is_some() {
+                return Err(ApiError::validation([
+                    "If [filtering] is specified, [rules] and [advanced_snippet] should not be present in the request body.".to_owned(),
+                ]));
+            }
+            let written = filtering::filtering_list(&list, &now);
+            return self.merge(id, partial([("filtering", written)]), forwarded).await;
+        }
+        if rules.is_none() && snippet.is_none() {
+            return Err(ApiError::validation([
+                "[advanced_snippet] and [rules] cannot be both [null].".to_owned(),
+            ]));
+        }
+        let rules: Option<Vec<Value>> = rules.map(|rules| {
+            let rules = match rules {
+                Value::Array(rules) => rules,
+                one => vec![one],
+            };
+            rules.iter().map(|rule| filtering::rule(rule, &now)).collect()
+        });
+        let snippet = snippet.map(|snippet| filtering::advanced_snippet(&snippet, &now));
+        let draft = |source: &Source| filtering::update_draft(source, rules.clone(), snippet.clone(), &now);
+        self.decide(id, &draft, forwarded).await.map(result)
+    }
+
+    /// `PUT /_connector/{id}/_filtering/_validation`
+    pub async fn update_filtering_validation(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
+        let now = request_stamp();
+        let validation = filtering::validation(&body.value("validation").unwrap_or_default());
+        let set = |source: &Source| filtering::set_draft_validation(source, validation.clone(), &now);
+        self.decide(id, &set, forwarded).await.map(result)
+    }
+
+    /// `PUT /_connector/{id}/_filtering/_activate`
+    pub async fn activate_filtering(&self, id: &str, forwarded: &Forwarded) -> Reply {
+        let now = request_stamp();
+        let activate = |source: &Source| filtering::activate_draft(source, &now);
+        self.decide(id, &activate, forwarded).await.map(result)
+    }
+
+    /// `PUT /_connector/{id}/_index_name`: a name no other connector holds, or none.
+    pub async fn update_index_name(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
+        let name = body.str(model::INDEX_NAME);
+        if let Some(problem) = name.and_then(index_names::invalid) {
+            return Err(ApiError::validation([problem]));
+        }
+        if let Some(name) = name {
+            self.names.check_unused(name, Some(id), forwarded).await?;
+            // Looked up before the claim too, so that a connector that is not there claims
+            // nothing (the decision below checks again, atomically).
+            match self.stored(id, forwarded).await? {
+                Some(source) if !model::is_deleted(&source) => {}
+                _ => return Err(ApiError::connector_not_found(id)),
+            }
+        }
+        let claim = self.claim(name, id, forwarded).await?;
+        let previous = Mutex::new(None);
+        let attach = |source: &Source| {
+            if let Some(name) = name {
+                let native = source.get(model::IS_NATIVE).and_then(Value::as_bool) == Some(true);
+                if native && !name.starts_with(MANAGED_INDEX_PREFIX) {
+                    return Err(ApiError::new(
+                        ErrorType::Status,
+                        format!("Index attached to an Elastic-managed connector must start with the prefix: [{MANAGED_INDEX_PREFIX}]. The index name in the payload [{name}] doesn't comply with this requirement."),
+                    ));
+                }
+            }
+            *previous.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) =
+                model::index_name(source).map(str::to_owned);
+            Ok(with(
+                source,
+                [(model::INDEX_NAME, name.map_or(Value::Null, Value::from))],
+            ))
+        };
+        let applied = self.decide(id, &attach, forwarded).await;
+        let applied = self.settle(claim, name, id, applied, forwarded).await?;
+        let previous = previous
+            .into_inner()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.release_previous(previous.as_deref(), name, id, forwarded)
+            .await;
+        Ok(result(applied))
+    }
+
+    /// `PUT /_connector/{id}/_last_sync`: the statistics given; null clears nothing.
+    pub async fn update_last_sync(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
+        let mut stats = Source::new();
+        for (field, _) in rules::LAST_SYNC.fields {
+            let Some(value) = body.value(field) else { continue };
+            let value = match *field {
+                field if field.ends_with("_at") || field == "last_synced" => value
+                    .as_str()
+                    .and_then(parse_date)
+                    .map_or(value.clone(), |instant| format_instant(instant).into()),
+                field if field.ends_with("_status") => value
+                    .as_str()
+                    .map(str::to_lowercase)
+                    .map_or(value.clone(), Value::from),
+                field if field.ends_with("_count") => body.long(field).map_or(value, Value::from),
+                _ => value,
+            };
+            stats.insert((*field).to_owned(), value);
+        }
+        self.merge(id, stats, forwarded).await
+    }
+
+    /// `PUT /_connector/{id}/_name`: the name and description given; null clears nothing.
+    pub async fn update_name(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
+        self.merge_given(id, body, ["name", "description"], forwarded)
+            .await
+    }
+
+    /// `PUT /_connector/{id}/_native`: a connector becomes Elastic-managed only with a
+    /// `content-` index; a connected one goes back to `configured`.
+    pub async fn update_native(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
+        let is_native = body.bool(model::IS_NATIVE).unwrap_or(false);
+        let set = |source: &Source| {
+            if let Some(index_name) = model::index_name(source) {
+                if is_native && !index_name.starts_with(MANAGED_INDEX_PREFIX) {
+                    return Err(ApiError::new(
+                        ErrorType::Status,
+                        format!("The index name [{index_name}] attached to the connector [{id}] must start with the required prefix: [{MANAGED_INDEX_PREFIX}] to be Elastic-managed. Please update the attached index first to comply with this requirement."),
+                    ));
+                }
+            }
+            let mut changes = vec![(model::IS_NATIVE, Value::from(is_native))];
+            if let Some(status) = source.get(model::STATUS).and_then(Value::as_str) {
+                let status = if status == "connected" {
+                    "configured"
+                } else {
+                    status
+                };
+                changes.push((model::STATUS, status.into()));
+            }
+            Ok(with(source, changes))
+        };
+        self.decide(id, &set, forwarded).await.map(result)
+    }
+
+    /// `PUT /_connector/{id}/_pipeline`
+    pub async fn update_pipeline(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
+        let pipeline = rules::pipeline(&body.value("pipeline").unwrap_or_default());
+        self.merge(id, partial([("pipeline", pipeline)]), forwarded).await
+    }
+
+    /// `PUT /_connector/{id}/_scheduling`: the schedules given, each replacing its kind.
+    pub async fn update_scheduling(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
+        let schedules = scheduling::scheduling(&body.value("scheduling").unwrap_or_default());
+        if schedules.is_empty() {
+            return Err(ApiError::validation([
+                "[scheduling] object needs to define at least one schedule type: [full | incremental | access_control]".to_owned(),
+            ]));
+        }
+        self.merge(id, partial([("scheduling", Value::Object(schedules))]), forwarded)
+            .await
+    }
+
+    /// `PUT /_connector/{id}/_service_type`: a connector past `created` needs configuring again.
+    pub async fn update_service_type(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
+        let service_type = body.str("service_type").unwrap_or_default();
+        if service_type.is_empty() {
+            return Err(ApiError::validation([
+                "[service_type] cannot be [null] or [\"\"].".to_owned(),
+            ]));
+        }
+        let set = |source: &Source| {
+            let created = source.get(model::STATUS).and_then(Value::as_str) == Some("created");
+            let status = if created { "created" } else { "needs_configuration" };
+            Ok(with(
+                source,
+                [
+                    ("service_type", service_type.into()),
+                    (model::STATUS, status.into()),
+                ],
+            ))
+        };
+        self.decide(id, &set, forwarded).await.map(result)
+    }
+
+    /// `PUT /_connector/{id}/_status`: only where the connector protocol's state machine allows,
+    /// checked against the status the write replaces.
+    pub async fn update_status(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
+        let Some(to) = body
+            .str(model::STATUS)
+            .and_then(|status| model::CONNECTOR_STATUS.parse(status).ok())
+        else {
+            return Err(ApiError::validation(["[status] cannot be [null].".to_owned()]));
+        };
+        let set = |source: &Source| {
+            let stored = source
+                .get(model::STATUS)
+                .and_then(Value::as_str)
+                .unwrap_or("null");
+            let from = model::CONNECTOR_STATUS.parse(stored)?;
+            if !model::may_become(from, to) {
+                return Err(model::invalid_transition(from, to));
+            }
+            Ok(with(source, [(model::STATUS, to.into())]))
+        };
+        self.decide(id, &set, forwarded).await.map(result)
+    }
+
+    /// The stored connector, deleted or not; `None` when it or its index does not exist.
+    async fn stored(&self, id: &str, forwarded: &Forwarded) -> Result<Option<Source>, ApiError> {
+        Ok(self
+            .store
+            .get(&self.connectors.alias, id, forwarded, None)
+            .await?
+            .ok()
+            .map(|found| found.source))
+    }
+
+    /// A partial update, as Elasticsearch writes without looking the connector up: a missing
+    /// connector is a missing document, and a soft-deleted one is updated all the same.
+    async fn merge(&self, id: &str, partial: Source, forwarded: &Forwarded) -> Reply {
+        let index = self.connectors.concrete_index();
+        let missing = |_: Missing| ApiError::document_missing(id, &index);
+        let target = Target {
+            index: &self.connectors.alias,
+            id,
+            missing: &missing,
+        };
+        let applied = self
+            .store
+            .update(&target, Rule::Merge(partial), forwarded)
+            .await?;
+        Ok(result(applied))
+    }
+
+    /// A partial update of whichever of the two fields the body gives (null clears nothing);
+    /// a body with neither is Elasticsearch's validation error.
+    async fn merge_given(&self, id: &str, body: &Fields, fields: [&str; 2], forwarded: &Forwarded) -> Reply {
+        let given = given(body, &fields);
+        if given.is_empty() {
+            let [first, second] = fields;
+            return Err(ApiError::validation([format!(
+                "[{first}] and [{second}] cannot both be [null]. Please provide a value for at least one of them."
+            )]));
+        }
+        self.merge(id, given, forwarded).await
+    }
+
+    /// A decision on the live connector, as Elasticsearch decides after looking it up: a missing
+    /// or soft-deleted connector is not found. Decided and written in one atomic step.
+    async fn decide(
+        &self,
+        id: &str,
+        decide: Decision<'_>,
+        forwarded: &Forwarded,
+    ) -> Result<Applied, ApiError> {
+        let live = |source: &Source| {
+            if model::is_deleted(source) {
+                return Err(ApiError::connector_not_found(id));
+            }
+            decide(source)
+        };
+        let missing = |_: Missing| ApiError::connector_not_found(id);
+        let target = Target {
+            index: &self.connectors.alias,
+            id,
+            missing: &missing,
+        };
+        self.store.update(&target, Rule::Decide(&live), forwarded).await
+    }
+
+    /// Claims the index name for the connector (nothing for none).
+    async fn claim(
+        &self,
+        name: Option<&str>,
+        id: &str,
+        forwarded: &Forwarded,
+    ) -> Result<Option<Claim>, ApiError> {
+        match name {
+            Some(name) => self.names.claim(name, id, forwarded).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The outcome of the write that follows a claim: a new claim is released when the write
+    /// failed.
+    async fn settle<T>(
+        &self,
+        claim: Option<Claim>,
+        name: Option<&str>,
+        id: &str,
+        outcome: Result<T, ApiError>,
+        forwarded: &Forwarded,
+    ) -> Result<T, ApiError> {
+        if outcome.is_err() && claim == Some(Claim::New) {
+            if let Some(name) = name {
+                self.names.release(name, id, forwarded).await;
+            }
+        }
+        outcome
+    }
+
+    /// Releases the name the connector held before a write that gave it `current`.
+    async fn release_previous(
+        &self,
+        previous: Option<&str>,
+        current: Option<&str>,
+        id: &str,
+        forwarded: &Forwarded,
+    ) {
+        if let Some(previous) = previous.filter(|previous| Some(*previous) != current) {
+            self.names.release(previous, id, forwarded).await;
+        }
+    }
+}
+
+/// A partial document from its fields.
+fn partial<const N: usize>(fields: [(&str, Value); N]) -> Source {
+    fields
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value))
+        .collect()
+}
+
+/// The stored connector with these fields changed, as a partial update changes them.
+fn with(source: &Source, fields: impl IntoIterator<Item = (&'static str, Value)>) -> Source {
+    let changes: Source = fields
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value))
+        .collect();
+    merged(source.clone(), &changes)
+}
+
+/// The fields of the body that were given and are not null.
+fn given(body: &Fields, names: &[&str]) -> Source {
+    names
+        .iter()
+        .filter_map(|name| Some(((*name).to_owned(), body.value(name)?)))
+        .collect()
+}
+
+fn result(applied: Applied) -> Value {
+    json!({ "result": applied.result() })
 }

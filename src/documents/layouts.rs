@@ -1,8 +1,8 @@
 //! How the connector indices are laid out, defined once: each is a hidden concrete index
 //! `<alias>-v1` behind its alias, with the settings and mappings Elasticsearch's template
 //! registry gives it (the JSON files beside this one, which `scripts/create-index.sh` sends as
-//! they are). Only operations that create a document create its index, and only when it is
-//! missing.
+//! they are), plus the service's own index of claimed index names. Only operations that create a
+//! document create its index, and only when it is missing.
 
 use actix_web::web::Bytes;
 use elasticsearch::http::Method;
@@ -16,6 +16,15 @@ use crate::error::ApiError;
 pub const CONNECTORS: &str = include_str!("layouts/elastic-connectors.json");
 /// `.elastic-connectors-sync-jobs-v1` behind `.elastic-connectors-sync-jobs`.
 pub const SYNC_JOBS: &str = include_str!("layouts/elastic-connectors-sync-jobs.json");
+
+/// `.elastic-connectors-index-names-v1` behind `.elastic-connectors-index-names`: not
+/// Elasticsearch's, the service's own record of which connector holds which index name.
+pub const INDEX_NAMES: &str = include_str!("layouts/elastic-connectors-index-names.json");
+
+/// The alias of the index-name reservations that belong to the connectors behind `connectors`.
+pub fn index_names_alias(connectors: &str) -> String {
+    format!("{connectors}-index-names")
+}
 
 /// One index: the alias the service reads and writes through, and the body that creates the
 /// concrete index behind it.
@@ -80,10 +89,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn both_layouts_are_hidden_single_shard_indices_without_dynamic_mapping() {
+    fn every_layout_is_a_hidden_single_shard_index_without_dynamic_mapping() {
         for (definition, alias) in [
             (CONNECTORS, ".elastic-connectors"),
             (SYNC_JOBS, ".elastic-connectors-sync-jobs"),
+            (INDEX_NAMES, ".elastic-connectors-index-names"),
         ] {
             let layout = Layout::new(definition, alias);
             let body = layout.body();
@@ -97,6 +107,10 @@ mod tests {
                 "the files hold the default alias, so the scripts can send them as they are"
             );
         }
+        assert_eq!(
+            index_names_alias(".elastic-connectors"),
+            ".elastic-connectors-index-names"
+        );
         let jobs = Layout::new(SYNC_JOBS, "jobs");
         assert_eq!(jobs.concrete_index(), "jobs-v1");
         assert_eq!(jobs.body()["aliases"], json!({"jobs": {}}));

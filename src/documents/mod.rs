@@ -2,6 +2,7 @@
 //! layouts, and the one way every change to a stored document is written (`update`).
 
 pub mod layouts;
+mod pages;
 mod update;
 
 use std::sync::atomic::AtomicBool;
@@ -16,6 +17,7 @@ use crate::cluster::{Cluster, Forwarded, Reply};
 use crate::config::{Refresh, Settings, UpdateStrategy};
 use crate::error::{ApiError, ErrorType};
 use layouts::Layout;
+pub use pages::{page, page_bounds, with_id};
 pub use update::{merged, script_body, Applied, Missing, Rule, Table, Target, TABLE_SCRIPT};
 
 pub type Source = Map<String, Value>;
@@ -184,6 +186,34 @@ impl Store {
         }
     }
 
+    /// Deletes the document only if it is still the version `read` was read at; false when it
+    /// changed or is gone since.
+    pub async fn delete_found(
+        &self,
+        index: &str,
+        id: &str,
+        read: &Found,
+        forwarded: &Forwarded,
+    ) -> Result<bool, ApiError> {
+        let path = doc_path(index, "_doc", id);
+        let seq_no = read.seq_no.to_string();
+        let primary_term = read.primary_term.to_string();
+        let query = [
+            ("refresh", self.refresh),
+            ("if_seq_no", seq_no.as_str()),
+            ("if_primary_term", primary_term.as_str()),
+        ];
+        let reply = self
+            .cluster
+            .call("delete", forwarded, Method::Delete, &path, &query, None)
+            .await?;
+        match reply.status {
+            200 => Ok(true),
+            404 | 409 => Ok(false),
+            _ => Err(reply.into_error()),
+        }
+    }
+
     /// Deletes every document matching `query`; a missing index deletes nothing. Returns the
     /// failures the cluster reported, if any.
     pub async fn delete_by_query(
@@ -193,7 +223,7 @@ impl Store {
         forwarded: &Forwarded,
     ) -> Result<Vec<Value>, ApiError> {
         let path = format!("/{}/_delete_by_query", encode(index));
-        let body = Bytes::from(json!({ "query": query }).to_string());
+        let body = Bytes::from(json!({ "query": &query }).to_string());
         let refresh = if self.refresh == "false" { "false" } else { "true" };
         let params = [
             ("refresh", refresh),
@@ -213,9 +243,76 @@ impl Store {
             .await?;
         match reply.status {
             200 => Ok(reply.body()["failures"].as_array().cloned().unwrap_or_default()),
+            // Clusters without the reindex module (minimal distributions) have no
+            // delete-by-query.
+            400 if no_handler(&reply) => self.delete_matching(index, &query, forwarded).await,
             _ => Err(reply.into_error()),
         }
     }
+
+    /// Delete-by-query done here: pages of matching documents deleted with bulk requests until
+    /// none is left. Version conflicts and documents already gone are not failures, as with
+    /// `conflicts=proceed`.
+    async fn delete_matching(
+        &self,
+        index: &str,
+        query: &Value,
+        forwarded: &Forwarded,
+    ) -> Result<Vec<Value>, ApiError> {
+        let search = json!({"size": 1000, "query": query, "_source": false, "sort": ["_doc"]});
+        let mut failures = Vec::new();
+        loop {
+            let Some(found) = self.search(index, &search, forwarded).await? else {
+                return Ok(failures);
+            };
+            let hits = found["hits"]["hits"].as_array().cloned().unwrap_or_default();
+            if hits.is_empty() {
+                return Ok(failures);
+            }
+            let mut lines = String::new();
+            for hit in &hits {
+                lines.push_str(&json!({"delete": {"_index": hit["_index"], "_id": hit["_id"]}}).to_string());
+                lines.push('\n');
+            }
+            let body = Bytes::from(lines);
+            // Refreshed, so that the next page no longer finds them.
+            let reply = self
+                .cluster
+                .call(
+                    "bulk",
+                    forwarded,
+                    Method::Post,
+                    "/_bulk",
+                    &[("refresh", "true")],
+                    Some(&body),
+                )
+                .await?;
+            if reply.status != 200 {
+                return Err(reply.into_error());
+            }
+            let mut deleted = 0;
+            for item in reply.body()["items"].as_array().into_iter().flatten() {
+                let item = &item["delete"];
+                match item["status"].as_u64() {
+                    Some(200) => deleted += 1,
+                    Some(404 | 409) => {}
+                    status => failures.push(json!({
+                        "index": item["_index"], "id": item["_id"], "cause": item["error"], "status": status,
+                    })),
+                }
+            }
+            if deleted == 0 {
+                return Ok(failures);
+            }
+        }
+    }
+}
+
+/// Whether the cluster has no handler for the request (an API its distribution lacks).
+fn no_handler(reply: &Reply) -> bool {
+    reply.body()["error"]
+        .as_str()
+        .is_some_and(|error| error.starts_with("no handler found"))
 }
 
 /// The parts of a get answer the service reads.

@@ -387,6 +387,13 @@ mod tests {
                 "{} declared twice",
                 api.name
             );
+            assert!(
+                api.path
+                    .split('/')
+                    .all(|part| !part.starts_with('{') || (part.ends_with('}') && !part.contains(':'))),
+                "{}: an id is a whole segment, {{name}}, without a pattern",
+                api.path
+            );
         }
     }
 }

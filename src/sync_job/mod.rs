@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 
 use crate::cluster::Forwarded;
 use crate::documents::layouts::Layout;
-use crate::documents::{Missing, Rule, Source, Store, Target};
+use crate::documents::{page, page_bounds, with_id, Missing, Rule, Source, Store, Target};
 use crate::error::{ApiError, ErrorType};
 use crate::request::{parse_error, Fields, Params};
 use crate::time::{format_instant, parse_date, request_stamp};
@@ -333,45 +333,4 @@ fn target_index(connector: &Source, job_type: JobType) -> Option<String> {
         JobType::AccessControl => Some(format!(".search-acl-filter-{}", index_name.unwrap_or("null"))),
         _ => index_name.map(str::to_owned),
     }
-}
-
-/// `from` and `size` as Elasticsearch checks them; a window beyond the search limit is the
-/// cluster's own error.
-pub fn page_bounds(from: i32, size: i32) -> Result<(), ApiError> {
-    for (name, value) in [("from", from), ("size", size)] {
-        if value < 0 {
-            return Err(ApiError::new(
-                ErrorType::IllegalArgument,
-                format!("Parameter [{name}] cannot be < 0"),
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// A stored document as the API answers it: `id` first, then the stored fields.
-pub fn with_id(id: &str, source: Source) -> Value {
-    let mut answer = Map::with_capacity(source.len() + 1);
-    answer.insert("id".into(), id.into());
-    answer.extend(source);
-    Value::Object(answer)
-}
-
-/// A search answer as a list page: the total number of hits and each document with its id.
-pub fn page(hits: Option<Value>) -> Value {
-    let Some(hits) = hits else {
-        return json!({"count": 0, "results": []});
-    };
-    let results: Vec<Value> = hits["hits"]["hits"]
-        .as_array()
-        .map(|hits| {
-            hits.iter()
-                .map(|hit| {
-                    let source = hit["_source"].as_object().cloned().unwrap_or_default();
-                    with_id(hit["_id"].as_str().unwrap_or_default(), source)
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    json!({ "count": hits["hits"]["total"]["value"], "results": results })
 }

@@ -94,20 +94,12 @@ impl Node {
 
     /// The stored document: `_source` plus `_seq_no`, or None when it does not exist.
     pub async fn read(&self, id: &str) -> Option<Stored> {
-        let response = self
-            .http
-            .get(format!("{}/{INDEX}/_doc/{}", self.url, encode(id)))
-            .send()
-            .await
-            .unwrap();
-        if response.status() == 404 {
-            return None;
-        }
-        let body: Value = response.json().await.unwrap();
-        Some(Stored {
-            source: body["_source"].clone(),
-            seq_no: body["_seq_no"].as_i64().unwrap(),
-        })
+        self.read_in(INDEX, id).await
+    }
+
+    /// The stored document of any index.
+    pub async fn read_in(&self, index: &str, id: &str) -> Option<Stored> {
+        read_doc(self.http.get(format!("{}/{index}/_doc/{}", self.url, encode(id)))).await
     }
 
     /// A partial-document write without concurrency control, as the connector service writes a
@@ -131,6 +123,20 @@ impl Node {
         let url = format!("{}/{index}?expand_wildcards=all", self.url);
         self.http.head(url).send().await.unwrap().status().is_success()
     }
+}
+
+/// The document a GET of `/{index}/_doc/{id}` answers: `_source` plus `_seq_no`, or None when it
+/// does not exist.
+pub async fn read_doc(request: reqwest::RequestBuilder) -> Option<Stored> {
+    let response = request.send().await.unwrap();
+    if response.status() == 404 {
+        return None;
+    }
+    let body: Value = response.json().await.unwrap();
+    Some(Stored {
+        source: body["_source"].clone(),
+        seq_no: body["_seq_no"].as_i64().unwrap(),
+    })
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -28,7 +28,7 @@ async fn app_with_own_index(backend: crate::helpers::Backend) -> (TestApp, Strin
     (app, alias, id)
 }
 
-fn request(method: &str, target: &str, extra_headers: &str, body: &str) -> Vec<u8> {
+pub fn request(method: &str, target: &str, extra_headers: &str, body: &str) -> Vec<u8> {
     format!(
         "{method} {target} HTTP/1.1\r\nHost: test\r\n{extra_headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
@@ -404,7 +404,7 @@ async fn bad_sync_job_bodies_get_elasticsearchs_400_and_change_nothing() {
             ),
             (
                 "wrong method on list",
-                request("PUT", "/_connector/_sync_job", "", ""),
+                request("PATCH", "/_connector/_sync_job", "", ""),
                 405,
                 "method_not_allowed_exception",
             ),

@@ -1,0 +1,236 @@
+//! The connector document: the one a new connector starts as, its status and the state machine
+//! `_status` follows, and the closed sets of names Elasticsearch parses its enums from.
+
+use serde_json::{json, Map, Value};
+
+use super::{filtering, scheduling};
+use crate::documents::Source;
+use crate::error::{ApiError, ErrorType};
+use crate::json::{Json, JsonValue};
+
+/// The prefix an index attached to an Elastic-managed (native) connector must have.
+pub const MANAGED_INDEX_PREFIX: &str = "content-";
+
+pub const STATUS: &str = "status";
+pub const INDEX_NAME: &str = "index_name";
+pub const IS_NATIVE: &str = "is_native";
+pub const DELETED: &str = "deleted";
+
+/// A closed set of names, read as Elasticsearch reads one of its enums: `Unknown <Enum> [x].`
+/// for anything else.
+pub struct Names {
+    /// The Java enum, as the message names it.
+    pub kind: &'static str,
+    /// The names as they are stored.
+    pub names: &'static [&'static str],
+    /// Whether a name may be given in any case (Elasticsearch compares some enums by name,
+    /// ignoring case, and others by their exact value).
+    pub ignore_case: bool,
+}
+
+impl Names {
+    /// The stored spelling of `value`, or Elasticsearch's error.
+    pub fn parse(&self, value: &str) -> Result<&'static str, ApiError> {
+        self.names
+            .iter()
+            .copied()
+            .find(|name| {
+                if self.ignore_case {
+                    name.eq_ignore_ascii_case(value)
+                } else {
+                    *name == value
+                }
+            })
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorType::IllegalArgument,
+                    format!("Unknown {} [{value}].", self.kind),
+                )
+            })
+    }
+
+    /// A body value naming one of these (null reads as the text `null`, as Elasticsearch
+    /// passes it on).
+    pub fn check(&self, value: &Json) -> Result<(), ApiError> {
+        match &value.value {
+            JsonValue::String(text) => self.parse(text).map(drop),
+            _ => self.parse("null").map(drop),
+        }
+    }
+
+    /// The stored spelling of a value that passed `check`.
+    pub fn normal(&self, value: &Value) -> Option<&'static str> {
+        value.as_str().and_then(|text| self.parse(text).ok())
+    }
+}
+
+/// The statuses of a connector.
+pub const CONNECTOR_STATUS: Names = Names {
+    kind: "ConnectorStatus",
+    names: &[
+        "created",
+        "needs_configuration",
+        "configured",
+        "connected",
+        "error",
+    ],
+    ignore_case: true,
+};
+
+/// The connector protocol's state machine, as `_status` enforces it: for each status, where it
+/// may go.
+const TRANSITIONS: [(&str, &[&str]); 5] = [
+    ("created", &["needs_configuration", "error"]),
+    ("needs_configuration", &["configured", "error"]),
+    (
+        "configured",
+        &["needs_configuration", "configured", "connected", "error"],
+    ),
+    ("connected", &["configured", "connected", "error"]),
+    ("error", &["configured", "connected", "error"]),
+];
+
+/// Whether a connector in status `from` may move to `to`.
+pub fn may_become(from: &str, to: &str) -> bool {
+    TRANSITIONS
+        .iter()
+        .any(|(status, next)| *status == from && next.contains(&to))
+}
+
+/// Elasticsearch's answer to a status change the state machine forbids.
+pub fn invalid_transition(from: &str, to: &str) -> ApiError {
+    let reason = format!(
+        "Invalid transition attempt from [{from}] to [{to}]. Such a status transition is not supported by the Connector Protocol."
+    );
+    ApiError::new(ErrorType::Status, reason.clone())
+        .caused_by(ApiError::new(ErrorType::ConnectorInvalidStatusTransition, reason))
+}
+
+/// What a create request gives; everything else is a default.
+#[derive(Debug, Default)]
+pub struct Creation<'a> {
+    pub description: Option<&'a str>,
+    pub index_name: Option<&'a str>,
+    pub is_native: bool,
+    pub language: Option<&'a str>,
+    pub name: Option<&'a str>,
+    pub service_type: Option<&'a str>,
+}
+
+/// The document of a new connector, field for field in the order Elasticsearch writes it;
+/// `now` stamps the default filtering.
+pub fn new_connector(creation: &Creation, now: &str) -> Source {
+    let mut doc = Map::new();
+    let mut put = |name: &str, value: Value| {
+        doc.insert(name.to_owned(), value);
+    };
+    put("configuration", json!({}));
+    put("custom_scheduling", json!({}));
+    if let Some(description) = creation.description {
+        put("description", description.into());
+    }
+    put("filtering", json!([filtering::default_filtering(now)]));
+    if let Some(index_name) = creation.index_name {
+        put(INDEX_NAME, index_name.into());
+    }
+    put(IS_NATIVE, creation.is_native.into());
+    if let Some(language) = creation.language {
+        put("language", language.into());
+    }
+    put("name", creation.name.unwrap_or_default().into());
+    put("scheduling", scheduling::default_scheduling());
+    if let Some(service_type) = creation.service_type {
+        put("service_type", service_type.into());
+    }
+    let status = if creation.is_native {
+        "needs_configuration"
+    } else {
+        "created"
+    };
+    put(STATUS, status.into());
+    put("sync_now", false.into());
+    put(DELETED, false.into());
+    doc
+}
+
+/// Whether a stored connector is soft-deleted.
+pub fn is_deleted(source: &Source) -> bool {
+    source.get(DELETED).and_then(Value::as_bool) == Some(true)
+}
+
+/// The index name a stored connector holds, if any.
+pub fn index_name(source: &Source) -> Option<&str> {
+    source.get(INDEX_NAME).and_then(Value::as_str)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_state_machine_is_the_connector_protocols() {
+        assert!(may_become("created", "needs_configuration"));
+        assert!(may_become("created", "error"));
+        assert!(!may_become("created", "connected"));
+        assert!(!may_become("created", "created"));
+        assert!(may_become("configured", "configured"));
+        assert!(may_become("connected", "connected"));
+        assert!(!may_become("connected", "needs_configuration"));
+        assert!(may_become("error", "connected"));
+        assert!(!may_become("bogus", "error"));
+        let err = invalid_transition("created", "connected");
+        assert_eq!(
+            err.body()["error"]["reason"],
+            "Invalid transition attempt from [created] to [connected]. Such a status transition is not supported by the Connector Protocol."
+        );
+        assert_eq!(
+            err.body()["error"]["caused_by"]["type"],
+            "connector_invalid_status_transition_exception"
+        );
+    }
+
+    #[test]
+    fn names_read_as_elasticsearch_reads_its_enums() {
+        assert_eq!(CONNECTOR_STATUS.parse("CONNECTED").unwrap(), "connected");
+        let err = CONNECTOR_STATUS.parse("bogus").unwrap_err();
+        assert_eq!(err.body()["error"]["reason"], "Unknown ConnectorStatus [bogus].");
+    }
+
+    #[test]
+    fn a_new_connector_has_exactly_elasticsearchs_fields_in_its_order() {
+        let doc = new_connector(
+            &Creation {
+                index_name: Some("search-x"),
+                name: Some("n"),
+                ..Creation::default()
+            },
+            "T",
+        );
+        let keys: Vec<&str> = doc.keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "configuration",
+                "custom_scheduling",
+                "filtering",
+                "index_name",
+                "is_native",
+                "name",
+                "scheduling",
+                "status",
+                "sync_now",
+                "deleted"
+            ]
+        );
+        assert_eq!(doc["status"], "created");
+        let native = new_connector(
+            &Creation {
+                is_native: true,
+                ..Creation::default()
+            },
+            "T",
+        );
+        assert_eq!(native["status"], "needs_configuration");
+        assert_eq!(native["name"], "");
+    }
+}
