@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Benchmarks cancel (docs/benchmarks.md): the service against the same scripted update sent
-# straight to the node and against Elasticsearch's own two-step cancel. Starts the OpenSearch node
+# Benchmarks the sync-job calls a connector makes (docs/benchmarks.md): cancel, claim, check_in
+# and update_stats through the service against the same request sent straight to the node, and
+# cancel against Elasticsearch's own two-step cancel. Starts the OpenSearch node
 # with Painless the way scripts/test.sh does (and stops it afterwards when it started it), unless
-# CSP_BENCH_URL points at a running node; then runs `cargo bench --bench cancel`, which builds the
+# CSP_BENCH_URL points at a running node; then runs `cargo bench --bench sync_job`, which builds the
 # release binary and starts it on random ports. Prints the report and writes it to
-# target/bench/cancel.md. Knobs (environment): CSP_BENCH_ROUNDS, CSP_BENCH_ROUND_MS,
-# CSP_BENCH_WARMUP_MS, CSP_BENCH_CONCURRENCY, CSP_BENCH_REFRESH, CSP_BENCH_SERVICE_LOG,
+# target/bench/sync_job.md. Knobs (environment): CSP_BENCH_ROUNDS, CSP_BENCH_ROUND_MS,
+# CSP_BENCH_WARMUP_MS, CSP_BENCH_CONCURRENCY, CSP_BENCH_REFRESH, CSP_BENCH_OPS, CSP_BENCH_SERVICE_LOG,
 # CSP_BENCH_MAX_RATE, CSP_BENCH_SERVICE_BIN, CSP_BENCH_BASELINE_BIN, CSP_BENCH_BASELINE_LOG,
-# CSP_BENCH_NODE_PID, CSP_BENCH_OUT (benches/cancel.rs and docs/benchmarks.md describe them).
+# CSP_BENCH_NODE_PID, CSP_BENCH_OUT (benches/sync_job.rs and docs/benchmarks.md describe them).
 #   scripts/bench.sh [cargo bench arguments]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -28,4 +29,4 @@ else
   "$here/create-index.sh" "$CSP_BENCH_URL"
 fi
 
-cargo bench --bench cancel "$@"
+cargo bench --bench sync_job "$@"

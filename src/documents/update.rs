@@ -387,7 +387,7 @@ pub fn script_body(field: &str, rows: &Source) -> Bytes {
 }
 
 /// The body of a partial update merging `doc`.
-fn partial_update(doc: &Source) -> Bytes {
+pub fn partial_update(doc: &Source) -> Bytes {
     #[derive(Serialize)]
     struct Body<'a> {
         doc: &'a Source,

@@ -190,16 +190,7 @@ impl SyncJobs {
         let now = request_stamp();
         let refuse = |found: &Value| CLAIM_TRANSITION.refusal(id, found);
         let table = CLAIM_TRANSITION.table(
-            |_| {
-                let mut fields = Map::new();
-                fields.insert("worker_hostname".into(), worker_hostname.into());
-                fields.insert(rules::STARTED_AT.into(), now.as_str().into());
-                fields.insert(LAST_SEEN.into(), now.as_str().into());
-                if let Some(cursor) = &sync_cursor {
-                    fields.insert("connector".into(), json!({ "sync_cursor": cursor }));
-                }
-                fields
-            },
+            |_| rules::claim_fields(worker_hostname, &now, sync_cursor.as_ref()),
             &refuse,
             Some((rules::STARTED_AT, &now)),
         );

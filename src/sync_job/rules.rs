@@ -232,6 +232,23 @@ pub fn cancel_fields(to: ConnectorSyncStatus, now: &str) -> Map<String, Value> {
         .collect()
 }
 
+/// The fields a claim writes beside the status: the worker, the start (also the last sign of
+/// life), and the connector's sync cursor, merged into the job's copy of the connector.
+pub fn claim_fields(
+    worker_hostname: &str,
+    now: &str,
+    sync_cursor: Option<&Map<String, Value>>,
+) -> Map<String, Value> {
+    let mut fields = Map::with_capacity(4);
+    fields.insert("worker_hostname".into(), worker_hostname.into());
+    fields.insert(STARTED_AT.into(), now.into());
+    fields.insert(LAST_SEEN.into(), now.into());
+    if let Some(cursor) = sync_cursor {
+        fields.insert("connector".into(), json!({ "sync_cursor": cursor }));
+    }
+    fields
+}
+
 /// The document of a new job for the connector `connector_id` with the stored fields `connector`.
 pub fn new_job(
     connector_id: &str,

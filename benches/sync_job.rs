@@ -1,20 +1,23 @@
-//! Load generator for issue #5: what the service adds on top of the cluster, and how it compares
-//! with Elasticsearch's own two-step cancel. `scripts/bench.sh` runs it; docs/benchmarks.md
-//! explains the method and keeps the results.
+//! Load generator for the sync-job API (docs/benchmarks.md): what the service adds on top of the
+//! cluster for the calls a running connector makes (cancel, claim, check_in, update_stats), and
+//! how cancel compares with Elasticsearch's own two-step cancel. `scripts/bench.sh` runs it.
 //!
 //! The service runs as the release binary in a child process (one per refresh setting), so its
-//! memory and CPU are its own. Within each (refresh, concurrency) group the variants take turns in
-//! short rounds, the order rotating every round, so that noise on this small machine falls on all
-//! of them alike:
+//! memory and CPU are its own. Within each (refresh, operation, concurrency) group the variants
+//! take turns in short rounds, the order rotating every round, so that noise on this small
+//! machine falls on all of them alike:
 //!
-//! - `service`: `PUT /_connector/_sync_job/{id}/_cancel` through the service;
-//! - `script`: the scripted update the service sends, straight to the node (the floor);
-//! - `two-step`: what Elasticsearch's built-in cancel does, straight to the node: a realtime GET,
-//!   then a partial-document update with no version check;
-//! - `service 404` and `service 400` (refresh=true groups only): an unknown job, and a job that is
-//!   already canceled, through the service.
+//! - `service`: the operation through the service;
+//! - `same request to node`: the request the service sends for it, straight to the node (the
+//!   floor): the scripted update for cancel and claim, the partial update for check_in and
+//!   update_stats;
+//! - `two-step` (cancel only): what Elasticsearch's built-in cancel does, straight to the node: a
+//!   realtime GET, then a partial-document update with no version check;
+//! - `baseline` (with CSP_BENCH_BASELINE_BIN): another build of the service, to judge a change;
+//! - `service 404` and `service 400` (cancel, refresh=true groups only): an unknown job, and a
+//!   job that is already canceled, through the service.
 //!
-//! Every successful cancel uses a job no other request touched. Settings come from the
+//! Every request that changes a job uses a job no other request touched. Settings come from the
 //! environment; see `Config::from_env`.
 
 use std::fmt::Write as _;
@@ -24,11 +27,15 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use connector_sync_proxy::documents::script_body;
-use connector_sync_proxy::sync_job::rules::{cancel_fields, CANCEL, CANCELATION_REQUESTED_AT, STATUS};
+use connector_sync_proxy::documents::{partial_update, script_body};
+use connector_sync_proxy::sync_job::rules::{
+    cancel_fields, claim_fields, CANCEL, CANCELATION_REQUESTED_AT, CLAIM_TRANSITION, LAST_SEEN, STARTED_AT,
+    STATUS,
+};
 use connector_sync_proxy::sync_job::status::ConnectorSyncStatus;
 use connector_sync_proxy::time::request_stamp;
 use hdrhistogram::Histogram;
+use serde_json::Map;
 use serde_json::{json, Value};
 
 const INDEX: &str = ".elastic-connectors-sync-jobs";
@@ -55,6 +62,7 @@ struct Config {
     warmup: Duration,
     concurrencies: Vec<usize>,
     refreshes: Vec<&'static str>,
+    ops: Vec<Op>,
     /// The highest request rate one variant is expected to reach (raised when a round goes
     /// faster); every round starts with enough unused jobs for all variants to run at it.
     max_rate: u64,
@@ -106,12 +114,23 @@ impl Config {
             })
             .collect::<Option<Vec<_>>>()
             .ok_or_else(|| anyhow::anyhow!("CSP_BENCH_REFRESH: expected true, false or true,false"))?;
+        let ops = var("CSP_BENCH_OPS")
+            .unwrap_or_else(|| "cancel,claim,check_in,update_stats".to_owned())
+            .split(',')
+            .map(|raw| Op::ALL.into_iter().find(|op| op.name() == raw.trim()))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| {
+                anyhow::anyhow!("CSP_BENCH_OPS: expected names from cancel,claim,check_in,update_stats")
+            })?;
         Ok(Self {
             node_url,
+            ops,
             node_pid: var("CSP_BENCH_NODE_PID").and_then(|raw| raw.trim().parse().ok()),
             rounds: number("CSP_BENCH_ROUNDS", 5)?.max(1),
             round: Duration::from_millis(number("CSP_BENCH_ROUND_MS", 1000)?),
-            warmup: Duration::from_millis(number("CSP_BENCH_WARMUP_MS", 1000)?),
+            // Long enough for the node's JIT to settle: with 1 s a cold node charged its compiler
+            // threads to whichever variant ran first.
+            warmup: Duration::from_millis(number("CSP_BENCH_WARMUP_MS", 5000)?),
             concurrencies,
             refreshes,
             max_rate: number("CSP_BENCH_MAX_RATE", 10_000)?,
@@ -121,15 +140,52 @@ impl Config {
             baseline_log: var("CSP_BENCH_BASELINE_LOG")
                 .or_else(|| var("CSP_BENCH_SERVICE_LOG"))
                 .unwrap_or_else(|| "info".to_owned()),
-            out: var("CSP_BENCH_OUT").map_or_else(|| "target/bench/cancel.md".into(), PathBuf::from),
+            out: var("CSP_BENCH_OUT").map_or_else(|| "target/bench/sync_job.md".into(), PathBuf::from),
         })
+    }
+}
+
+/// The sync-job operations measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Cancel,
+    Claim,
+    CheckIn,
+    UpdateStats,
+}
+
+impl Op {
+    const ALL: [Self; 4] = [Self::Cancel, Self::Claim, Self::CheckIn, Self::UpdateStats];
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Cancel => "cancel",
+            Self::Claim => "claim",
+            Self::CheckIn => "check_in",
+            Self::UpdateStats => "update_stats",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The status of the `n`th job seeded for this operation: one it succeeds on.
+    fn seed_status(self, n: u64) -> &'static str {
+        match (self, n % 2) {
+            (Self::Cancel, 0) => "in_progress",
+            (Self::Cancel, _) => "pending",
+            (Self::Claim, 0) => "pending",
+            (Self::Claim, _) => "suspended",
+            (Self::CheckIn | Self::UpdateStats, _) => "in_progress",
+        }
     }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Variant {
     Service,
-    Script,
+    Direct,
     TwoStep,
     Baseline,
     ServiceNotFound,
@@ -139,7 +195,7 @@ enum Variant {
 impl Variant {
     const ALL: [Self; 6] = [
         Self::Service,
-        Self::Script,
+        Self::Direct,
         Self::TwoStep,
         Self::Baseline,
         Self::ServiceNotFound,
@@ -149,7 +205,7 @@ impl Variant {
     fn label(self) -> &'static str {
         match self {
             Self::Service => "(a) service",
-            Self::Script => "(b) script to node",
+            Self::Direct => "(b) same request to node",
             Self::TwoStep => "(c) two-step to node",
             Self::Baseline => "(a0) service, baseline build",
             Self::ServiceNotFound => "service 404",
@@ -158,14 +214,14 @@ impl Variant {
     }
 
     fn through_service(self) -> bool {
-        !matches!(self, Self::Script | Self::TwoStep)
+        !matches!(self, Self::Direct | Self::TwoStep)
     }
 
-    /// Whether each request cancels a fresh job from the pool.
-    fn cancels(self) -> bool {
+    /// Whether each request changes a fresh job from the pool.
+    fn takes_job(self) -> bool {
         matches!(
             self,
-            Self::Service | Self::Script | Self::TwoStep | Self::Baseline
+            Self::Service | Self::Direct | Self::TwoStep | Self::Baseline
         )
     }
 
@@ -278,19 +334,22 @@ impl Services {
     /// The service a variant talks to, if any.
     fn of(&self, variant: Variant) -> Option<&Service> {
         match variant {
-            Variant::Script | Variant::TwoStep => None,
+            Variant::Direct | Variant::TwoStep => None,
             Variant::Baseline => self.baseline.as_ref(),
             _ => Some(&self.current),
         }
     }
 
-    /// The variants measured in this group.
-    fn variants(&self) -> Vec<Variant> {
+    /// The variants measured for an operation.
+    fn variants(&self, op: Op) -> Vec<Variant> {
         Variant::ALL
             .into_iter()
             .filter(|&variant| match variant {
                 Variant::Baseline => self.baseline.is_some(),
-                Variant::ServiceNotFound | Variant::ServiceInvalid => self.refresh == "true",
+                Variant::TwoStep => op == Op::Cancel,
+                Variant::ServiceNotFound | Variant::ServiceInvalid => {
+                    op == Op::Cancel && self.refresh == "true"
+                }
                 _ => true,
             })
             .collect()
@@ -304,8 +363,9 @@ impl Drop for Service {
     }
 }
 
-/// Jobs waiting to be canceled: ids `next..end` exist and were touched by no request yet.
+/// Jobs waiting for one operation: ids `next..end` exist and were touched by no request yet.
 struct Pool {
+    op: Op,
     prefix: String,
     next: AtomicU64,
     end: AtomicU64,
@@ -327,19 +387,16 @@ impl Pool {
         format!("{}-{n}", self.prefix)
     }
 
-    /// Seeds jobs until `wanted` of them are unused. Half are running, half pending, so both
-    /// transitions are measured.
+    /// Seeds jobs until `wanted` of them are unused, each in a status the operation succeeds
+    /// on (cancel: half running, half pending, so both transitions are measured).
     async fn refill(&self, node: &Node, wanted: u64) -> anyhow::Result<()> {
         let next = self.next.load(Ordering::Relaxed);
         let end = self.end.load(Ordering::Relaxed);
         // Ids a worker took after the pool ran dry were never used, but skipping them is simpler.
         let from = end.max(next);
         let to = next + wanted;
-        node.seed(from..to, |n| {
-            let status = if n % 2 == 0 { "in_progress" } else { "pending" };
-            (self.id(n), status)
-        })
-        .await?;
+        node.seed(from..to, |n| (self.id(n), self.op.seed_status(n)))
+            .await?;
         self.end.store(to.max(end), Ordering::Relaxed);
         Ok(())
     }
@@ -386,9 +443,11 @@ impl Node {
 
 impl Node {
     /// Deletes the jobs this run seeded, leaving the node as it was found.
-    async fn clean(&self, pool: &Pool) -> anyhow::Result<()> {
+    async fn clean(&self, pools: &[Pool]) -> anyhow::Result<()> {
         let canceled = (0..CANCELED_JOBS).map(|n| canceled_id(&self.run_id, n));
-        let jobs = (0..pool.end.load(Ordering::Relaxed)).map(|n| pool.id(n));
+        let jobs = pools
+            .iter()
+            .flat_map(|pool| (0..pool.end.load(Ordering::Relaxed)).map(|n| pool.id(n)));
         let ids: Vec<String> = canceled.chain(jobs).collect();
         for chunk in ids.chunks(BULK_CHUNK as usize) {
             let mut body = String::new();
@@ -451,6 +510,7 @@ fn canceled_id(run_id: &str, n: u64) -> String {
 
 /// What the workers of one variant share: the target, one HTTP client (keep-alive) and the jobs.
 struct Target<'a> {
+    op: Op,
     variant: Variant,
     http: &'a reqwest::Client,
     node: &'a str,
@@ -460,6 +520,11 @@ struct Target<'a> {
     run: &'a str,
     counter: &'a AtomicU64,
 }
+
+/// The worker every claim names.
+const WORKER: &str = "bench-worker";
+const STATS: &str =
+    r#"{"deleted_document_count":0,"indexed_document_count":120,"indexed_document_volume":4096}"#;
 
 impl Target<'_> {
     /// One request (two for `two-step`), checked against the answer it must get.
@@ -478,9 +543,9 @@ impl Target<'_> {
                 let n = self.counter.fetch_add(1, Ordering::Relaxed) % CANCELED_JOBS;
                 self.through_service(&canceled_id(self.run, n), 400).await
             }
-            Variant::Script => {
+            Variant::Direct => {
                 let id = self.pool.id(self.pool.take()?);
-                self.script(&id).await
+                self.direct(&id).await
             }
             Variant::TwoStep => {
                 let id = self.pool.id(self.pool.take()?);
@@ -490,29 +555,62 @@ impl Target<'_> {
     }
 
     async fn through_service(&self, id: &str, expected: u16) -> Result<(), String> {
-        let response = self
-            .http
-            .put(format!("{}/_connector/_sync_job/{id}/_cancel", self.service))
-            .send()
-            .await
-            .map_err(|err| format!("{err:#}"))?;
+        let url = format!("{}/_connector/_sync_job/{id}", self.service);
+        let request = match self.op {
+            Op::Cancel => self.http.put(format!("{url}/_cancel")),
+            Op::Claim => self
+                .http
+                .put(format!("{url}/_claim"))
+                .header("content-type", "application/json")
+                .body(format!(r#"{{"worker_hostname":"{WORKER}"}}"#)),
+            Op::CheckIn => self.http.put(format!("{url}/_check_in")),
+            Op::UpdateStats => self
+                .http
+                .put(format!("{url}/_stats"))
+                .header("content-type", "application/json")
+                .body(STATS),
+        };
+        let response = request.send().await.map_err(|err| format!("{err:#}"))?;
         expect(response, expected, None).await
     }
 
-    /// The request the service sends for a cancel: same script, parameters (a nanosecond
-    /// timestamp), query and `_source` fields.
-    async fn script(&self, id: &str) -> Result<(), String> {
+    /// The request the service sends for the operation, straight to the node: the same body
+    /// (built by the service's own code, with a nanosecond timestamp), query and `_source`.
+    async fn direct(&self, id: &str) -> Result<(), String> {
         let now = request_stamp();
-        let body = script_body(STATUS, &CANCEL.rows(|to| cancel_fields(to, &now))).to_vec();
+        let (body, query) = match self.op {
+            Op::Cancel => (
+                script_body(STATUS, &CANCEL.rows(|to| cancel_fields(to, &now))),
+                format!(
+                    "&retry_on_conflict={CONFLICT_RETRIES}&_source={STATUS}%2C{CANCELATION_REQUESTED_AT}"
+                ),
+            ),
+            Op::Claim => (
+                script_body(
+                    STATUS,
+                    &CLAIM_TRANSITION.rows(|_| claim_fields(WORKER, &now, None)),
+                ),
+                format!("&retry_on_conflict={CONFLICT_RETRIES}&_source={STATUS}%2C{STARTED_AT}"),
+            ),
+            Op::CheckIn => {
+                let doc = Map::from_iter([(LAST_SEEN.to_owned(), Value::from(now.as_str()))]);
+                (partial_update(&doc), String::new())
+            }
+            Op::UpdateStats => {
+                let mut doc: Map<String, Value> = serde_json::from_str(STATS).expect("valid JSON");
+                doc.insert(LAST_SEEN.to_owned(), now.as_str().into());
+                (partial_update(&doc), String::new())
+            }
+        };
         let response = self
             .http
             .post(format!(
-                "{}/{INDEX}/_update/{id}?refresh={}&require_alias=true&retry_on_conflict={CONFLICT_RETRIES}&_source={STATUS}%2C{CANCELATION_REQUESTED_AT}",
-                self.node,
-                self.refresh
+                "{}/{INDEX}/_update/{id}?refresh={}&require_alias=true{query}",
+                self.node, self.refresh
             ))
             .header("accept", "application/json")
-            .json(&body)
+            .header("content-type", "application/json")
+            .body(body)
             .send()
             .await
             .map_err(|err| format!("{err:#}"))?;
@@ -541,7 +639,6 @@ impl Target<'_> {
         let now = request_stamp();
         let mut doc = cancel_fields(to, &now);
         doc.insert(STATUS.to_owned(), to.as_str().into());
-        let body = json!({ "doc": doc });
         let response = self
             .http
             .post(format!(
@@ -549,7 +646,8 @@ impl Target<'_> {
                 self.node, self.refresh
             ))
             .header("accept", "application/json")
-            .json(&body)
+            .header("content-type", "application/json")
+            .body(partial_update(&doc))
             .send()
             .await
             .map_err(|err| format!("{err:#}"))?;
@@ -683,9 +781,9 @@ impl Cell {
         self.latency.value_at_quantile(quantile) as f64 / 1000.0
     }
 
-    /// CPU seconds per 1,000 requests.
-    fn per_1000(&self, seconds: f64) -> f64 {
-        seconds * 1000.0 / (self.requests.max(1) as f64)
+    /// CPU microseconds per request.
+    fn micros(&self, seconds: f64) -> f64 {
+        seconds * 1e6 / (self.requests.max(1) as f64)
     }
 }
 
@@ -729,6 +827,7 @@ async fn round(target: &Target<'_>, concurrency: usize, duration: Duration, cell
 
 struct Group {
     refresh: &'static str,
+    op: Op,
     concurrency: usize,
     cells: Vec<(Variant, Cell)>,
 }
@@ -764,16 +863,20 @@ async fn run(config: Config) -> anyhow::Result<()> {
         http: client()?,
         run_id: format!("bench-{}-{}", std::process::id(), Utc::now().timestamp_millis()),
     };
-    let pool = Pool {
-        prefix: format!("job-{}", node.run_id),
-        next: AtomicU64::new(0),
-        end: AtomicU64::new(0),
-        exhausted: AtomicBool::new(false),
-    };
+    let pools: Vec<Pool> = Op::ALL
+        .into_iter()
+        .map(|op| Pool {
+            op,
+            prefix: format!("{}-{}", op.name(), node.run_id),
+            next: AtomicU64::new(0),
+            end: AtomicU64::new(0),
+            exhausted: AtomicBool::new(false),
+        })
+        .collect();
     // Every run starts from an index without the deleted jobs of earlier runs.
     node.expunge_deletes().await?;
-    let measured = measure(&config, &node, &pool, &out_dir, client).await;
-    if let Err(err) = node.clean(&pool).await {
+    let measured = measure(&config, &node, &pools, &out_dir, client).await;
+    if let Err(err) = node.clean(&pools).await {
         eprintln!("{err:#}");
     }
     measured
@@ -782,7 +885,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
 async fn measure(
     config: &Config,
     node: &Node,
-    pool: &Pool,
+    pools: &[Pool],
     out_dir: &Path,
     client: impl Fn() -> reqwest::Result<reqwest::Client>,
 ) -> anyhow::Result<()> {
@@ -795,10 +898,11 @@ async fn measure(
     node.seed(0..CANCELED_JOBS, |n| (canceled_id(run_id, n), "canceled"))
         .await?;
     let mut max_rate = config.max_rate as f64;
-    // Enough unused jobs for every cancel variant to run for `duration` at the highest rate.
+    // Enough unused jobs for every variant that takes them to run for `duration` at the highest
+    // rate.
     let stock = |max_rate: f64, variants: &[Variant], duration: Duration| {
-        let cancels = variants.iter().filter(|v| v.cancels()).count() as f64;
-        (max_rate * duration.as_secs_f64() * cancels).ceil() as u64
+        let takers = variants.iter().filter(|v| v.takes_job()).count() as f64;
+        (max_rate * duration.as_secs_f64() * takers).ceil() as u64
     };
 
     let services = config
@@ -816,47 +920,53 @@ async fn measure(
     let mut groups = Vec::new();
     let bench_started = Instant::now();
     for services in &services {
-        let variants = services.variants();
-        let make = |variant: Variant| Target {
-            variant,
-            http: &clients[variant.index()],
-            node: &node.url,
-            service: services.of(variant).map_or("", |service| service.url.as_str()),
-            refresh: services.refresh,
-            pool,
-            run: run_id,
-            counter: &counters[variant.index()],
-        };
-        if !config.warmup.is_zero() {
-            eprintln!("refresh={}: warming up", services.refresh);
-            pool.refill(node, stock(max_rate, &variants, config.warmup))
-                .await?;
-            for &variant in &variants {
-                round(&make(variant), 16, config.warmup, &mut Cell::new()).await;
-            }
-        }
-        for &concurrency in &config.concurrencies {
-            let mut cells: Vec<(Variant, Cell)> = variants.iter().map(|&v| (v, Cell::new())).collect();
-            for r in 0..config.rounds as usize {
-                pool.refill(node, stock(max_rate, &variants, config.round))
+        for &op in &config.ops {
+            let pool = &pools[op.index()];
+            let variants = services.variants(op);
+            let make = |variant: Variant| Target {
+                op,
+                variant,
+                http: &clients[variant.index()],
+                node: &node.url,
+                service: services.of(variant).map_or("", |service| service.url.as_str()),
+                refresh: services.refresh,
+                pool,
+                run: run_id,
+                counter: &counters[variant.index()],
+            };
+            if !config.warmup.is_zero() {
+                eprintln!("refresh={} {}: warming up", services.refresh, op.name());
+                pool.refill(node, stock(max_rate, &variants, config.warmup))
                     .await?;
-                // Each round starts with the next variant, so none is always first after seeding.
-                for k in 0..cells.len() {
-                    let (variant, cell) = &mut cells[(r + k) % variants.len()];
-                    let service = services.of(*variant);
-                    let before = Cpu::sample(service, config.node_pid);
-                    let rate = round(&make(*variant), concurrency, config.round, cell).await;
-                    cell.cpu.add(Cpu::sample(service, config.node_pid).since(before));
-                    max_rate = max_rate.max(rate * 1.5);
+                for &variant in &variants {
+                    round(&make(variant), 16, config.warmup, &mut Cell::new()).await;
                 }
             }
-            let group = Group {
-                refresh: services.refresh,
-                concurrency,
-                cells,
-            };
-            eprint!("{}", group_table(&group));
-            groups.push(group);
+            for &concurrency in &config.concurrencies {
+                let mut cells: Vec<(Variant, Cell)> = variants.iter().map(|&v| (v, Cell::new())).collect();
+                for r in 0..config.rounds as usize {
+                    pool.refill(node, stock(max_rate, &variants, config.round))
+                        .await?;
+                    // Each round starts with the next variant, so none is always first after
+                    // seeding.
+                    for k in 0..cells.len() {
+                        let (variant, cell) = &mut cells[(r + k) % variants.len()];
+                        let service = services.of(*variant);
+                        let before = Cpu::sample(service, config.node_pid);
+                        let rate = round(&make(*variant), concurrency, config.round, cell).await;
+                        cell.cpu.add(Cpu::sample(service, config.node_pid).since(before));
+                        max_rate = max_rate.max(rate * 1.5);
+                    }
+                }
+                let group = Group {
+                    refresh: services.refresh,
+                    op,
+                    concurrency,
+                    cells,
+                };
+                eprint!("{}", group_table(&group));
+                groups.push(group);
+            }
         }
     }
     let measured = bench_started.elapsed();
@@ -885,7 +995,7 @@ async fn measure(
         "{errors} requests got an unexpected answer (see the report)"
     );
     anyhow::ensure!(
-        !pool.exhausted.load(Ordering::Relaxed),
+        !pools.iter().any(|pool| pool.exhausted.load(Ordering::Relaxed)),
         "a round ran out of seeded jobs, so it was cut short: raise CSP_BENCH_MAX_RATE"
     );
     Ok(())
@@ -902,20 +1012,23 @@ async fn node_version(node: &Node) -> anyhow::Result<String> {
 
 fn group_table(group: &Group) -> String {
     let mut text = format!(
-        "\nrefresh={} concurrency={}\n\n| variant | req/s | p50 ms | p90 ms | p99 ms | requests | errors |\n|---|---:|---:|---:|---:|---:|---:|\n",
-        group.refresh, group.concurrency
+        "\nrefresh={} {} concurrency={}\n\n| variant | req/s | p50 ms | p90 ms | p99 ms | requests | errors | service CPU µs/req |\n|---|---:|---:|---:|---:|---:|---:|---:|\n",
+        group.refresh,
+        group.op.name(),
+        group.concurrency
     );
     for (variant, cell) in &group.cells {
         let _ = writeln!(
             text,
-            "| {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} |",
+            "| {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} | {:.1} |",
             variant.label(),
             cell.throughput(),
             cell.ms(0.5),
             cell.ms(0.9),
             cell.ms(0.99),
             cell.requests,
-            cell.errors
+            cell.errors,
+            cell.micros(cell.cpu.service)
         );
     }
     text
@@ -931,9 +1044,9 @@ fn report(
     let mut text = String::new();
     let _ = writeln!(
         text,
-        "# Cancel benchmark\n\nNode: {node_version} at {}. Service: {} (update_strategy script, RUST_LOG={}).\n\
-         Machine: {}, {} CPUs, {} MiB memory. {} rounds of {} ms per variant and group, warm-up {} ms; \
-         {:.0} s in all.\n",
+        "# Sync-job benchmark\n\nNode: {node_version} at {}. Service: {} (update_strategy script, RUST_LOG={}).\n\
+         Machine: {}, {} CPUs, {} MiB memory. {} rounds of {} ms per variant and group, warm-up {} ms \
+         per variant and operation; {:.0} s in all.\n",
         config.node_url,
         config.service_bin.display(),
         config.service_log,
@@ -947,15 +1060,16 @@ fn report(
     );
     let _ = writeln!(
         text,
-        "## Latency and throughput\n\n| refresh | conc. | variant | req/s | p50 ms | p90 ms | p99 ms | requests | errors |\n\
-         |---|---:|---|---:|---:|---:|---:|---:|---:|"
+        "## Latency and throughput\n\n| refresh | operation | conc. | variant | req/s | p50 ms | p90 ms | p99 ms | requests | errors |\n\
+         |---|---|---:|---|---:|---:|---:|---:|---:|---:|"
     );
     for group in groups {
         for (variant, cell) in &group.cells {
             let _ = writeln!(
                 text,
-                "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} |",
+                "| {} | {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} |",
                 group.refresh,
+                group.op.name(),
                 group.concurrency,
                 variant.label(),
                 cell.throughput(),
@@ -969,37 +1083,39 @@ fn report(
     }
     let _ = writeln!(
         text,
-        "\n## Ratios\n\n| refresh | conc. | a/b req/s | a/b p50 | a − b p50 ms | a/c req/s | a/c p50 | a faster than c |\n\
-         |---|---:|---:|---:|---:|---:|---:|---|"
+        "\n## Ratios\n\n(a) through the service against (b) the same request sent straight to the node, and for \
+         cancel against (c) Elasticsearch's two-step cancel.\n\n\
+         | refresh | operation | conc. | a/b req/s | a/b p50 | a − b p50 ms | a/c req/s | a/c p50 |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|"
     );
     for group in groups {
-        let (Some(a), Some(b), Some(c)) = (
-            group.cell(Variant::Service),
-            group.cell(Variant::Script),
-            group.cell(Variant::TwoStep),
-        ) else {
+        let (Some(a), Some(b)) = (group.cell(Variant::Service), group.cell(Variant::Direct)) else {
             continue;
         };
-        let faster = a.throughput() > c.throughput() && a.ms(0.5) < c.ms(0.5);
+        let (against_c_rate, against_c_p50) = match group.cell(Variant::TwoStep) {
+            Some(c) => (
+                format!("{:.3}", a.throughput() / c.throughput()),
+                format!("{:.3}", a.ms(0.5) / c.ms(0.5)),
+            ),
+            None => ("—".to_owned(), "—".to_owned()),
+        };
         let _ = writeln!(
             text,
-            "| {} | {} | {:.3} | {:.3} | {:+.3} | {:.3} | {:.3} | {} |",
+            "| {} | {} | {} | {:.3} | {:.3} | {:+.3} | {against_c_rate} | {against_c_p50} |",
             group.refresh,
+            group.op.name(),
             group.concurrency,
             a.throughput() / b.throughput(),
             a.ms(0.5) / b.ms(0.5),
             a.ms(0.5) - b.ms(0.5),
-            a.throughput() / c.throughput(),
-            a.ms(0.5) / c.ms(0.5),
-            if faster { "yes" } else { "no" }
         );
     }
     if groups.iter().any(|group| group.cell(Variant::Baseline).is_some()) {
         let _ = writeln!(
             text,
             "\n## This build against the baseline build\n\nBaseline: {} (RUST_LOG={}).\n\n\
-             | refresh | conc. | a/a0 req/s | a/a0 p50 | a − a0 p50 ms | service CPU s/1,000, a | a0 |\n\
-             |---|---:|---:|---:|---:|---:|---:|",
+             | refresh | operation | conc. | a/a0 req/s | a/a0 p50 | a − a0 p50 ms | service CPU µs/req, a | a0 | a/a0 CPU |\n\
+             |---|---|---:|---:|---:|---:|---:|---:|---:|",
             config.baseline_bin.as_deref().unwrap_or(Path::new("?")).display(),
             config.baseline_log
         );
@@ -1009,23 +1125,27 @@ fn report(
             };
             let _ = writeln!(
                 text,
-                "| {} | {} | {:.3} | {:.3} | {:+.3} | {:.3} | {:.3} |",
+                "| {} | {} | {} | {:.3} | {:.3} | {:+.3} | {:.1} | {:.1} | {:.3} |",
                 group.refresh,
+                group.op.name(),
                 group.concurrency,
                 a.throughput() / a0.throughput(),
                 a.ms(0.5) / a0.ms(0.5),
                 a.ms(0.5) - a0.ms(0.5),
-                a.per_1000(a.cpu.service),
-                a0.per_1000(a0.cpu.service)
+                a.micros(a.cpu.service),
+                a0.micros(a0.cpu.service),
+                a.micros(a.cpu.service) / a0.micros(a0.cpu.service),
             );
         }
     }
     let _ = writeln!(
         text,
-        "\n## CPU seconds per 1,000 requests\n\nMeasured over each variant's rounds from /proc/PID/stat \
-         (utime + stime, {} ticks/s): the service (its requests only), the node{}, this load generator, \
-         and the three together.\n\n\
-         | refresh | conc. | variant | service | node | load generator | all |\n|---|---:|---|---:|---:|---:|---:|",
+        "\n## CPU per request\n\nMeasured over each variant's rounds from /proc/PID/stat (utime + stime, {} \
+         ticks/s), in microseconds per request: the service (its requests only), the node{}, this load \
+         generator, and the three together. The node's cost per request falls as its throughput rises, \
+         so its throughput stands beside it: compare node CPU at matching load.\n\n\
+         | refresh | operation | conc. | variant | req/s | service µs | node µs | load generator µs | all µs |\n\
+         |---|---|---:|---|---:|---:|---:|---:|---:|",
         clock_ticks(),
         if config.node_pid.is_some() {
             " (background work included)"
@@ -1036,22 +1156,21 @@ fn report(
     for group in groups {
         for (variant, cell) in &group.cells {
             let (service, service_seconds) = if variant.through_service() {
-                (
-                    format!("{:.3}", cell.per_1000(cell.cpu.service)),
-                    cell.cpu.service,
-                )
+                (format!("{:.1}", cell.micros(cell.cpu.service)), cell.cpu.service)
             } else {
                 ("—".to_owned(), 0.0)
             };
             let _ = writeln!(
                 text,
-                "| {} | {} | {} | {service} | {:.3} | {:.3} | {:.3} |",
+                "| {} | {} | {} | {} | {:.0} | {service} | {:.1} | {:.1} | {:.1} |",
                 group.refresh,
+                group.op.name(),
                 group.concurrency,
                 variant.label(),
-                cell.per_1000(cell.cpu.node),
-                cell.per_1000(cell.cpu.load),
-                cell.per_1000(service_seconds + cell.cpu.node + cell.cpu.load)
+                cell.throughput(),
+                cell.micros(cell.cpu.node),
+                cell.micros(cell.cpu.load),
+                cell.micros(service_seconds + cell.cpu.node + cell.cpu.load)
             );
         }
     }
@@ -1077,8 +1196,9 @@ fn report(
             g.cells.iter().filter_map(move |(v, c)| {
                 c.first_error.as_ref().map(|e| {
                     format!(
-                        "- refresh={} conc. {} {}: {} errors, first: {e}",
+                        "- refresh={} {} conc. {} {}: {} errors, first: {e}",
                         g.refresh,
+                        g.op.name(),
                         g.concurrency,
                         v.label(),
                         c.errors
