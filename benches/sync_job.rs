@@ -72,6 +72,10 @@ struct Config {
     baseline_bin: Option<PathBuf>,
     service_log: String,
     baseline_log: String,
+    /// Extra flags for the service and for the baseline (the same binary with other settings
+    /// makes a baseline too).
+    service_args: Vec<String>,
+    baseline_args: Vec<String>,
     out: PathBuf,
 }
 
@@ -140,6 +144,12 @@ impl Config {
             baseline_log: var("CSP_BENCH_BASELINE_LOG")
                 .or_else(|| var("CSP_BENCH_SERVICE_LOG"))
                 .unwrap_or_else(|| "info".to_owned()),
+            service_args: var("CSP_BENCH_SERVICE_ARGS")
+                .map(|args| args.split_whitespace().map(str::to_owned).collect())
+                .unwrap_or_default(),
+            baseline_args: var("CSP_BENCH_BASELINE_ARGS")
+                .map(|args| args.split_whitespace().map(str::to_owned).collect())
+                .unwrap_or_default(),
             out: var("CSP_BENCH_OUT").map_or_else(|| "target/bench/sync_job.md".into(), PathBuf::from),
         })
     }
@@ -243,6 +253,7 @@ impl Service {
     fn start(
         config: &Config,
         bin: &Path,
+        args: &[String],
         log_level: &str,
         name: String,
         refresh: &'static str,
@@ -255,6 +266,7 @@ impl Service {
         let child = Command::new(bin)
             .args(["--listen", "127.0.0.1:0", "--es-url", &config.node_url])
             .args(["--update-strategy", "script", "--refresh", refresh])
+            .args(args)
             .env("RUST_LOG", filter)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -312,6 +324,7 @@ impl Services {
             current: Service::start(
                 config,
                 &config.service_bin,
+                &config.service_args,
                 &config.service_log,
                 name("service"),
                 refresh,
@@ -321,6 +334,7 @@ impl Services {
                 Some(bin) => Some(Service::start(
                     config,
                     bin,
+                    &config.baseline_args,
                     &config.baseline_log,
                     name("baseline"),
                     refresh,
@@ -1044,11 +1058,12 @@ fn report(
     let mut text = String::new();
     let _ = writeln!(
         text,
-        "# Sync-job benchmark\n\nNode: {node_version} at {}. Service: {} (update_strategy script, RUST_LOG={}).\n\
+        "# Sync-job benchmark\n\nNode: {node_version} at {}. Service: {} {} (update_strategy script, RUST_LOG={}).\n\
          Machine: {}, {} CPUs, {} MiB memory. {} rounds of {} ms per variant and group, warm-up {} ms \
          per variant and operation; {:.0} s in all.\n",
         config.node_url,
         config.service_bin.display(),
+        config.service_args.join(" "),
         config.service_log,
         cpu_model(),
         std::thread::available_parallelism().map_or(0, |n| n.get()),
@@ -1113,10 +1128,11 @@ fn report(
     if groups.iter().any(|group| group.cell(Variant::Baseline).is_some()) {
         let _ = writeln!(
             text,
-            "\n## This build against the baseline build\n\nBaseline: {} (RUST_LOG={}).\n\n\
+            "\n## This build against the baseline build\n\nBaseline: {} {} (RUST_LOG={}).\n\n\
              | refresh | operation | conc. | a/a0 req/s | a/a0 p50 | a − a0 p50 ms | service CPU µs/req, a | a0 | a/a0 CPU |\n\
              |---|---|---:|---:|---:|---:|---:|---:|---:|",
             config.baseline_bin.as_deref().unwrap_or(Path::new("?")).display(),
+            config.baseline_args.join(" "),
             config.baseline_log
         );
         for group in groups {

@@ -7,7 +7,8 @@
 # release binary and starts it on random ports. Prints the report and writes it to
 # target/bench/sync_job.md. Knobs (environment): CSP_BENCH_ROUNDS, CSP_BENCH_ROUND_MS,
 # CSP_BENCH_WARMUP_MS, CSP_BENCH_CONCURRENCY, CSP_BENCH_REFRESH, CSP_BENCH_OPS, CSP_BENCH_SERVICE_LOG,
-# CSP_BENCH_MAX_RATE, CSP_BENCH_SERVICE_BIN, CSP_BENCH_BASELINE_BIN, CSP_BENCH_BASELINE_LOG,
+# CSP_BENCH_MAX_RATE, CSP_BENCH_SERVICE_BIN, CSP_BENCH_SERVICE_ARGS, CSP_BENCH_BASELINE_BIN,
+# CSP_BENCH_BASELINE_ARGS, CSP_BENCH_BASELINE_LOG,
 # CSP_BENCH_NODE_PID, CSP_BENCH_OUT (benches/sync_job.rs and docs/benchmarks.md describe them).
 #   scripts/bench.sh [cargo bench arguments]
 set -euo pipefail

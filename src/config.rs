@@ -137,6 +137,10 @@ pub struct Opt {
     #[arg(long, env = "CONNECTOR_SYNC_PROXY_MAX_BODY_SIZE", value_name = "SIZE")]
     pub max_body_size: Option<String>,
 
+    /// Worker threads serving HTTP; each runs its own event loop [default: one per CPU core]
+    #[arg(long, env = "CONNECTOR_SYNC_PROXY_WORKERS", value_name = "N")]
+    pub workers: Option<usize>,
+
     /// On SIGTERM or SIGINT the service stops accepting connections and lets requests in
     /// flight finish for up to this long before it exits [default: 30s]
     #[arg(long, env = "CONNECTOR_SYNC_PROXY_SHUTDOWN_GRACE", value_name = "DURATION")]
@@ -238,6 +242,8 @@ pub struct Settings {
     pub conflict_retries: u32,
     pub client_timeout: Duration,
     pub max_body_size: usize,
+    /// `None`: one per CPU core.
+    pub workers: Option<usize>,
     pub shutdown_grace: Duration,
     pub credentials: Option<ServiceCredentials>,
     pub tls: TlsVerification,
@@ -324,6 +330,10 @@ impl Settings {
                 .unwrap_or(DEFAULT_CONFLICT_RETRIES),
             client_timeout,
             max_body_size,
+            workers: match cli.workers.or(file.workers) {
+                Some(0) => bail!("workers must be at least 1"),
+                workers => workers,
+            },
             shutdown_grace,
             credentials: service_credentials(
                 cli.es_username.or(file.es_username),
