@@ -2,7 +2,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Once;
 use std::time::Duration;
 
-use connector_sync_proxy::config::{LogFormat, Refresh, Settings, TlsVerification, UpdateStrategy};
+use connector_sync_proxy::config::{
+    LogFormat, PassthroughSettings, Refresh, Settings, TlsVerification, UpdateStrategy,
+};
 use connector_sync_proxy::startup::Application;
 use serde_json::{json, Value};
 
@@ -182,6 +184,7 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)
         credentials: None,
         tls: TlsVerification::Verify { extra_ca: None },
         log_format: LogFormat::Plain,
+        passthrough: Some(PassthroughSettings::default()),
     };
     adjust(&mut settings);
     let application = Application::build(settings).expect("the service did not start");
