@@ -5,6 +5,7 @@
 pub mod connector;
 pub mod conventions;
 pub mod health;
+pub mod passthrough;
 pub mod sync_job;
 
 use std::future::Future;
@@ -120,10 +121,25 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             method_not_allowed(req, allowed.clone())
         })));
     }
-    cfg.route("/-/live", web::get().to(health::live))
-        .route("/-/ready", web::get().to(health::ready))
-        .route("/-/metrics", web::get().to(health::metrics))
-        .default_service(web::to(no_handler));
+    // The service's own paths answer other methods 405 themselves, never pass through.
+    let get_only = || web::to(|req: HttpRequest| method_not_allowed(req, "GET".to_owned()));
+    cfg.service(
+        web::resource("/-/live")
+            .get(health::live)
+            .default_service(get_only()),
+    )
+    .service(
+        web::resource("/-/ready")
+            .get(health::ready)
+            .default_service(get_only()),
+    )
+    .service(
+        web::resource("/-/metrics")
+            .get(health::metrics)
+            .default_service(get_only()),
+    )
+    // Everything else: the cluster's, or 404 when pass-through is off.
+    .default_service(web::to(passthrough::forward));
 }
 
 /// Reads the request as the API declares it, in Elasticsearch's order (the body, then the

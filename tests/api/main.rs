@@ -12,5 +12,6 @@ mod helpers;
 mod hostile;
 mod lifecycle;
 mod observability;
+mod passthrough;
 mod proxy;
 mod security;
