@@ -4,7 +4,7 @@
 use std::io;
 use std::time::{Duration, Instant};
 
-use futures::stream;
+use futures::stream::{self, StreamExt};
 use reqwest::header::HeaderMap;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -776,6 +776,213 @@ async fn passed_through_requests_are_counted_and_logged_apart_without_bodies_or_
     assert!(
         lines.iter().all(|line| !line.contains("secret")),
         "a body, query or credential was logged: {lines:?}"
+    );
+    node.call(Method::DELETE, &format!("/{index}"), None).await;
+}
+
+/// Bulk lines of a fixed length: the action, then a document padded to `DOC_BYTES`. (Elasticsearch
+/// keeps every item's answer until the bulk ends, so fewer, larger documents fit its heap.)
+const DOC_BYTES: usize = 4096;
+
+fn bulk_line(n: u64) -> Vec<u8> {
+    let head = format!("{{\"index\":{{}}}}\n{{\"n\":\"{n:012}\",\"pad\":\"");
+    let mut line = head.into_bytes();
+    line.resize(DOC_BYTES - 3, b'x');
+    line.extend_from_slice(b"\"}\n");
+    line
+}
+
+/// `docs` bulk lines as a stream of 64 KiB chunks, made as they are asked for.
+fn bulk_stream(docs: u64) -> impl futures::Stream<Item = io::Result<Vec<u8>>> + Send + 'static {
+    const PER_CHUNK: u64 = 16;
+    stream::iter((0..docs).step_by(PER_CHUNK as usize)).map(move |first| {
+        let mut chunk = Vec::with_capacity(PER_CHUNK as usize * DOC_BYTES);
+        for n in first..(first + PER_CHUNK).min(docs) {
+            chunk.extend_from_slice(&bulk_line(n));
+        }
+        Ok(chunk)
+    })
+}
+
+/// Samples the process's resident memory every 100 ms until `stop` is set; returns the highest.
+fn sample_rss(pid: u32, stop: std::sync::Arc<std::sync::atomic::AtomicBool>) -> std::thread::JoinHandle<u64> {
+    std::thread::spawn(move || {
+        let mut highest = 0;
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+            let rss = status
+                .lines()
+                .find_map(|line| line.strip_prefix("VmRSS:"))
+                .and_then(|value| value.trim().trim_end_matches(" kB").trim().parse().ok())
+                .unwrap_or(0);
+            highest = highest.max(rss);
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        highest
+    })
+}
+
+/// The bulk size: CSP_PASSTHROUGH_BULK_MIB, 256 unless set (scripts/passthrough-bulk.sh runs
+/// 2000, near the 2 GiB Elasticsearch takes in one request).
+fn bulk_mib() -> u64 {
+    std::env::var("CSP_PASSTHROUGH_BULK_MIB")
+        .ok()
+        .and_then(|raw| raw.parse().ok())
+        .unwrap_or(256)
+}
+
+#[tokio::test]
+async fn a_large_bulk_streams_through_with_the_services_memory_flat() {
+    let node = Node::connect(&ELASTICSEARCH).await;
+    let index = unique_id("pt-bulk");
+    // The node keeps as little as it can: no _source, no indexed fields.
+    let layout = json!({
+        "settings": {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "-1"},
+        "mappings": {"dynamic": false, "_source": {"enabled": false}},
+    });
+    node.call(Method::PUT, &format!("/{index}"), Some(&layout)).await;
+    let service = ServiceProcess::start(&["--es-url", &node.url]);
+    let mib = bulk_mib();
+    let docs = mib * 1024 * 1024 / DOC_BYTES as u64;
+    let bytes = docs * DOC_BYTES as u64;
+    let idle = service.rss_kib();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = sample_rss(service.pid(), stop.clone());
+
+    let started = Instant::now();
+    let answer = plain()
+        .post(format!(
+            "{}/{index}/_bulk?filter_path=errors,took",
+            service.address
+        ))
+        .header("content-type", "application/x-ndjson")
+        .header("content-length", bytes)
+        .body(reqwest::Body::wrap_stream(bulk_stream(docs)))
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status();
+    let text = answer.text().await.unwrap();
+    let took = started.elapsed();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let highest = sampler.join().unwrap();
+    let peak = service.peak_rss_kib();
+
+    assert_eq!(
+        status, 200,
+        "{text} (the node must take {mib} MiB in one request: scripts/node.sh starts it with \
+         http.max_content_length raised)"
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(&text).unwrap()["errors"],
+        false,
+        "{text}"
+    );
+    assert_eq!(count(&node, &index).await, docs, "every document arrived");
+    let rate = bytes as f64 / 1024.0 / 1024.0 / took.as_secs_f64();
+    println!(
+        "pass-through bulk: {mib} MiB ({docs} documents) in {:.1} s, {rate:.1} MiB/s; service RSS {idle} KiB \
+         idle, {highest} KiB highest sampled, peak (VmHWM) {peak} KiB",
+        took.as_secs_f64()
+    );
+    assert!(
+        peak < 64 * 1024 && highest.saturating_sub(idle) < 32 * 1024,
+        "the service's memory grew with the request: {idle} KiB idle, {highest} KiB sampled, peak {peak} KiB"
+    );
+    node.call(Method::DELETE, &format!("/{index}"), None).await;
+}
+
+#[tokio::test]
+async fn a_node_that_reads_slowly_slows_the_client_down_instead_of_filling_memory() {
+    let node = Node::connect(&ELASTICSEARCH).await;
+    let stalled = FaultProxy::start(&node.url, Fault::Stall).await;
+    let service = ServiceProcess::start(&["--es-url", &stalled.url]);
+    let idle = service.rss_kib();
+    let announced: u64 = 1024 * 1024 * 1024;
+    let mut stream = TcpStream::connect(service.address.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    let head = format!(
+        "POST /pt-stalled/_bulk HTTP/1.1\r\nHost: t\r\nContent-Type: application/x-ndjson\r\n\
+         Content-Length: {announced}\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let chunk = bulk_stream(64).map(Result::unwrap).concat().await;
+    let mut written: u64 = 0;
+    // Write until the service stops taking bytes for a second.
+    while written < announced {
+        match tokio::time::timeout(Duration::from_secs(1), stream.write_all(&chunk)).await {
+            Ok(result) => result.unwrap(),
+            Err(_) => break,
+        }
+        written += chunk.len() as u64;
+    }
+    let rss = service.rss_kib();
+    println!(
+        "stalled node: the client could write {} MiB of {} MiB; service RSS {idle} KiB idle, {rss} KiB then",
+        written / 1024 / 1024,
+        announced / 1024 / 1024
+    );
+    assert!(
+        written < 96 * 1024 * 1024,
+        "the service took {written} bytes for a node that reads nothing"
+    );
+    assert!(
+        rss.saturating_sub(idle) < 24 * 1024,
+        "the service held the request: {idle} KiB idle, {rss} KiB with the stalled upload"
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_reads_slowly_does_not_make_the_service_hold_the_answer() {
+    let node = Node::connect(&ELASTICSEARCH).await;
+    let index = fresh_index(&node, "pt-slow-reader").await;
+    // 2,000 documents of 16 KiB: a search answer of over 32 MiB.
+    let pad = "y".repeat(16 * 1024);
+    for batch in 0..10 {
+        let mut body = String::new();
+        for n in 0..200 {
+            body.push_str(&format!("{{\"index\":{{\"_id\":\"{}\"}}}}\n", batch * 200 + n));
+            body.push_str(&json!({"pad": pad}).to_string());
+            body.push('\n');
+        }
+        let response = node
+            .http
+            .post(format!("{}/{index}/_bulk", node.url))
+            .header("content-type", "application/x-ndjson")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    assert_eq!(count(&node, &index).await, 2000);
+    let service = ServiceProcess::start(&["--es-url", &node.url]);
+    let idle = service.rss_kib();
+
+    let mut stream = TcpStream::connect(service.address.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    let request = format!("GET /{index}/_search?size=2000 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let (status, _) = read_head(&mut stream).await;
+    assert_eq!(status, 200);
+    // The client reads nothing for three seconds while the node has the whole answer ready.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = sample_rss(service.pid(), stop.clone());
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let stalled = sampler.join().unwrap();
+    let mut body = Vec::new();
+    stream.read_to_end(&mut body).await.unwrap();
+    println!(
+        "slow reader: answer of {} MiB; service RSS {idle} KiB idle, {stalled} KiB highest while the client read nothing",
+        body.len() / 1024 / 1024
+    );
+    assert!(body.len() > 30 * 1024 * 1024, "a {} byte answer", body.len());
+    assert!(
+        stalled.saturating_sub(idle) < 16 * 1024,
+        "the service held the answer: {idle} KiB idle, {stalled} KiB while the client waited"
     );
     node.call(Method::DELETE, &format!("/{index}"), None).await;
 }
