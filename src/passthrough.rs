@@ -238,7 +238,8 @@ impl Passthrough {
                     }
                     return Ok(response);
                 }
-                Err(err) => err,
+                // The URL carries the query string, which is not logged.
+                Err(err) => err.without_url(),
             };
             if let Some(reason) = outgoing.body.as_ref().and_then(Upload::client_failure) {
                 return Err(ApiError::new(
