@@ -4,6 +4,7 @@
 use std::io;
 use std::time::{Duration, Instant};
 
+use futures::future::join_all;
 use futures::stream::{self, StreamExt};
 use reqwest::header::HeaderMap;
 use reqwest::Method;
@@ -11,9 +12,11 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use connector_sync_proxy::config::PassthroughSettings;
+use connector_sync_proxy::config::{PassthroughSettings, Secret, ServiceCredentials};
 
-use crate::helpers::{es_error, spawn_app, spawn_app_with, unique_id, Node, ServiceProcess, ELASTICSEARCH};
+use crate::helpers::{
+    es_error, spawn_app, spawn_app_with, unique_id, Node, ServiceProcess, TestApp, ELASTICSEARCH,
+};
 use crate::proxy::{Fault, FaultProxy};
 
 /// A client that leaves bodies as they come (no decompression) and waits as long as it takes.
@@ -985,4 +988,311 @@ async fn a_client_that_reads_slowly_does_not_make_the_service_hold_the_answer() 
         "the service held the answer: {idle} KiB idle, {stalled} KiB while the client waited"
     );
     node.call(Method::DELETE, &format!("/{index}"), None).await;
+}
+
+/// On the secured node (scripts/secure-node.sh): whose credentials a passed-through request carries.
+mod secured {
+    use super::*;
+    use crate::security::{secure_node, secure_url, trusting_the_test_ca, READER, WRITER};
+
+    async fn app(service_credentials_for_passthrough: bool) -> TestApp {
+        let url = secure_url();
+        spawn_app_with(ELASTICSEARCH, move |settings| {
+            settings.es_urls = vec![url.parse().unwrap()];
+            settings.tls = trusting_the_test_ca();
+            settings.credentials = Some(ServiceCredentials::Basic {
+                username: WRITER.0.into(),
+                password: Secret::new(WRITER.1.into()),
+            });
+            settings.passthrough = Some(PassthroughSettings {
+                service_credentials: service_credentials_for_passthrough,
+                ..PassthroughSettings::default()
+            });
+        })
+        .await
+    }
+
+    async fn authenticate(app: &TestApp, user: Option<(&str, &str)>) -> reqwest::Response {
+        let request = plain().get(format!("{}/_security/_authenticate", app.address));
+        let request = match user {
+            Some((name, password)) => request.basic_auth(name, Some(password)),
+            None => request,
+        };
+        request.send().await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn only_the_callers_credentials_go_through_even_with_service_credentials_configured() {
+        secure_node().await;
+        let app = app(false).await;
+
+        let reader = authenticate(&app, Some(READER)).await;
+        assert_eq!(reader.status(), 200);
+        assert_eq!(reader.json::<Value>().await.unwrap()["username"], "reader");
+
+        let anonymous = authenticate(&app, None).await;
+        assert_eq!(anonymous.status(), 401, "the service's credentials were added");
+        assert!(
+            anonymous
+                .headers()
+                .get_all("www-authenticate")
+                .iter()
+                .any(|value| value.to_str().unwrap().starts_with("Basic realm=\"security\"")),
+            "the cluster's challenge"
+        );
+        assert_eq!(
+            anonymous.json::<Value>().await.unwrap()["error"]["type"],
+            "security_exception"
+        );
+        let health = plain()
+            .get(format!("{}/_cluster/health", app.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(health.status(), 401);
+
+        // The service's own APIs still use its credentials for requests without any.
+        let cancel = plain()
+            .put(app.cancel_url("pt-secured-missing"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(cancel.status(), 404, "{}", cancel.text().await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn node_certificates_are_checked_for_passed_through_requests_too() {
+        secure_node().await;
+        let url = secure_url();
+        let strict = spawn_app_with(ELASTICSEARCH, |settings| {
+            settings.es_urls = vec![url.parse().unwrap()];
+        })
+        .await;
+        let refused = plain()
+            .get(format!("{}/_security/_authenticate", strict.address))
+            .basic_auth(READER.0, Some(READER.1))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 503, "an unknown CA must not be trusted");
+        assert_eq!(
+            refused.json::<Value>().await.unwrap()["error"]["type"],
+            "cluster_unavailable_exception"
+        );
+        let url = secure_url();
+        let insecure = spawn_app_with(ELASTICSEARCH, |settings| {
+            settings.es_urls = vec![url.parse().unwrap()];
+            settings.tls = connector_sync_proxy::config::TlsVerification::Skip;
+        })
+        .await;
+        let accepted = plain()
+            .get(format!("{}/_security/_authenticate", insecure.address))
+            .basic_auth(READER.0, Some(READER.1))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(accepted.status(), 200, "verification skipped on request");
+    }
+
+    #[tokio::test]
+    async fn the_unsafe_setting_lends_the_services_privileges_to_requests_without_credentials() {
+        secure_node().await;
+        let app = app(true).await;
+
+        let anonymous = authenticate(&app, None).await;
+        assert_eq!(anonymous.status(), 200);
+        assert_eq!(anonymous.json::<Value>().await.unwrap()["username"], "writer");
+
+        let reader = authenticate(&app, Some(READER)).await;
+        assert_eq!(
+            reader.json::<Value>().await.unwrap()["username"],
+            "reader",
+            "the caller's own credentials win"
+        );
+    }
+}
+
+/// On the three-node cluster (scripts/cluster.sh): a node stops under a stream of GETs, and under a bulk.
+mod cluster {
+    use super::*;
+    use crate::cluster::{cluster_script, cluster_urls, connect, wait_green, ONE_AT_A_TIME};
+
+    async fn stop_node(n: usize) {
+        tokio::task::spawn_blocking(move || cluster_script(&["stop-node", &n.to_string()]))
+            .await
+            .unwrap();
+    }
+
+    /// Starts node N again when dropped, so that a failing test leaves the cluster whole.
+    struct Restarts(usize);
+
+    impl Drop for Restarts {
+        fn drop(&mut self) {
+            cluster_script(&["start-node", &self.0.to_string()]);
+        }
+    }
+
+    async fn start_node(n: usize) {
+        tokio::task::spawn_blocking(move || cluster_script(&["start-node", &n.to_string()]))
+            .await
+            .unwrap();
+    }
+
+    /// A 400-item bulk streamed over ten seconds through a new service whose first node is
+    /// `victim`; 1.5 s in, `scripts/cluster.sh ACTION victim`. Returns the status, the body and
+    /// the service's metrics.
+    async fn slow_bulk_while(
+        urls: &[String],
+        victim: usize,
+        index: &str,
+        label: &'static str,
+        action: &'static str,
+    ) -> (u16, Value, String) {
+        let others = (0..3).filter(|n| *n != victim);
+        let es_urls: Vec<url::Url> = std::iter::once(victim)
+            .chain(others)
+            .map(|n| urls[n].parse().unwrap())
+            .collect();
+        let app = spawn_app_with(ELASTICSEARCH, |settings| settings.es_urls = es_urls).await;
+        let slow_bulk = stream::iter(0..400u64).then(move |n| async move {
+            tokio::time::sleep(Duration::from_millis(25)).await;
+            let lines = format!("{{\"index\":{{\"_id\":\"{label}-{n}\"}}}}\n{{\"n\":{n}}}\n");
+            Ok::<_, io::Error>(lines.into_bytes())
+        });
+        let bulk = plain()
+            .post(format!(
+                "{}/{index}/_bulk?filter_path=errors,items.*.status",
+                app.address
+            ))
+            .header("content-type", "application/x-ndjson")
+            .body(reqwest::Body::wrap_stream(slow_bulk))
+            .send();
+        let interrupt = async {
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            tokio::task::spawn_blocking(move || cluster_script(&[action, &victim.to_string()]))
+                .await
+                .unwrap();
+        };
+        let (bulk, ()) = tokio::join!(bulk, interrupt);
+        let bulk = bulk.unwrap();
+        let status = bulk.status().as_u16();
+        let body: Value = bulk.json().await.unwrap();
+        let metrics = plain()
+            .get(format!("{}/-/metrics", app.address))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        (status, body, metrics)
+    }
+
+    #[tokio::test]
+    async fn gets_ride_out_a_stopped_node_and_a_bulk_is_drained_or_answered_502_never_sent_twice() {
+        let _cluster = ONE_AT_A_TIME.lock().await;
+        let urls = cluster_urls();
+        assert_eq!(urls.len(), 3, "three cluster URLs are needed: {urls:?}");
+        let first = connect(&urls[0]).await;
+        wait_green(&first).await;
+        let index = unique_id("pt-cluster");
+        let layout = json!({"settings": {"number_of_shards": 1, "number_of_replicas": 2}});
+        first
+            .call(
+                Method::PUT,
+                &format!("/{index}?wait_for_active_shards=all"),
+                Some(&layout),
+            )
+            .await;
+        let mut seed = String::new();
+        for n in 0..50 {
+            seed.push_str(&format!("{{\"index\":{{\"_id\":\"{n}\"}}}}\n{{\"n\":{n}}}\n"));
+        }
+        let seeded = first
+            .http
+            .post(format!("{}/{index}/_bulk?refresh=true", first.url))
+            .header("content-type", "application/x-ndjson")
+            .body(seed)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(seeded.status(), 200);
+
+        // Eight clients GET documents through the service while node 1 stops.
+        let victim = 1;
+        let _restarts = Restarts(victim);
+        let es_urls: Vec<url::Url> = urls.iter().map(|url| url.parse().unwrap()).collect();
+        let app = spawn_app_with(ELASTICSEARCH, |settings| settings.es_urls = es_urls).await;
+        let stopped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let clients = (0..8).map(|client| {
+            let (app, index, stopped) = (&app, &index, stopped.clone());
+            async move {
+                let http = plain();
+                let mut statuses = Vec::new();
+                let mut after_stop = 0;
+                for n in (client..).step_by(8) {
+                    let url = format!("{}/{index}/_doc/{}", app.address, n % 50);
+                    statuses.push(http.get(url).send().await.unwrap().status().as_u16());
+                    if stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                        after_stop += 1;
+                        if after_stop > 40 {
+                            break;
+                        }
+                    }
+                }
+                statuses
+            }
+        });
+        let stopper = async {
+            tokio::time::sleep(Duration::from_millis(800)).await;
+            stop_node(victim).await;
+            stopped.store(true, std::sync::atomic::Ordering::Relaxed);
+        };
+        let (results, ()) = tokio::join!(join_all(clients), stopper);
+        let statuses: Vec<u16> = results.into_iter().flatten().collect();
+        let failed: Vec<&u16> = statuses.iter().filter(|status| **status != 200).collect();
+        assert!(
+            failed.is_empty(),
+            "{} of {} GETs failed while node {victim} stopped: {failed:?}",
+            failed.len(),
+            statuses.len()
+        );
+        start_node(victim).await;
+        wait_green(&first).await;
+
+        // A bulk streams slowly to node 1 (the first node a new service tries). Stopped
+        // (SIGTERM), Elasticsearch drains it: every item lands once, answered 200. Killed, its
+        // answer is lost: the bulk is not sent again, and the answer is an error in
+        // Elasticsearch's envelope.
+        let drained = slow_bulk_while(&urls, victim, &index, "drained", "stop-node").await;
+        assert_eq!(drained.0, 200, "{}", drained.1);
+        let items = drained.1["items"].as_array().map_or(0, Vec::len);
+        assert_eq!(
+            (items, &drained.1["errors"]),
+            (400, &json!(false)),
+            "every item once"
+        );
+        start_node(victim).await;
+        wait_green(&first).await;
+
+        let (status, body, metrics) = slow_bulk_while(&urls, victim, &index, "killed", "kill").await;
+        let shown: String = body.to_string().chars().take(600).collect();
+        assert!(
+            [502, 503].contains(&status),
+            "a bulk cut by a dying node answered {status}: {shown}"
+        );
+        assert_eq!(body["status"], status, "{shown}");
+        assert!(body["error"]["type"].is_string(), "{shown}");
+        assert!(
+            metrics.contains(r#"connector_sync_proxy_upstream_errors_total{kind="answer_lost"} 1"#),
+            "one attempt, its answer lost: {metrics}"
+        );
+        assert!(
+            !metrics.contains(r#"passthrough_requests_total{method="POST",status_class="2xx"}"#),
+            "the bulk was sent again: {metrics}"
+        );
+        start_node(victim).await;
+        wait_green(&first).await;
+        first.call(Method::DELETE, &format!("/{index}"), None).await;
+    }
 }

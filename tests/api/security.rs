@@ -9,22 +9,22 @@ use serde_json::Value;
 
 use crate::helpers::{encode, job, spawn_app_with, unique_id, TestApp, ELASTICSEARCH, INDEX};
 
-fn secure_url() -> String {
+pub(crate) fn secure_url() -> String {
     std::env::var("CSP_TEST_SECURE_URL").unwrap_or_else(|_| "https://127.0.0.1:9202".to_owned())
 }
 
-fn ca_path() -> PathBuf {
+pub(crate) fn ca_path() -> PathBuf {
     std::env::var_os("CSP_TEST_SECURE_CA")
         .map(PathBuf::from)
         .unwrap_or_else(|| std::env::temp_dir().join("connector-sync-proxy-nodes/secure-node-ca.pem"))
 }
 
-const ELASTIC: (&str, &str) = ("elastic", "elastic-test-password");
-const WRITER: (&str, &str) = ("writer", "writer-password");
-const READER: (&str, &str) = ("reader", "reader-password");
+pub(crate) const ELASTIC: (&str, &str) = ("elastic", "elastic-test-password");
+pub(crate) const WRITER: (&str, &str) = ("writer", "writer-password");
+pub(crate) const READER: (&str, &str) = ("reader", "reader-password");
 
 /// A client of the secured node itself, trusting the test CA, as `elastic`.
-async fn secure_node() -> reqwest::Client {
+pub(crate) async fn secure_node() -> reqwest::Client {
     let hint = "no secured node: start it with `scripts/secure-node.sh start`, or run the whole suite \
                 with `scripts/test.sh`";
     let pem =
@@ -93,7 +93,7 @@ async fn app(tls: TlsVerification, credentials: Option<ServiceCredentials>) -> T
     .await
 }
 
-fn trusting_the_test_ca() -> TlsVerification {
+pub(crate) fn trusting_the_test_ca() -> TlsVerification {
     TlsVerification::Verify {
         extra_ca: Some(ca_path()),
     }
