@@ -34,5 +34,5 @@ for version in "${versions[@]}"; do
     "$venv/bin/pip" install --quiet "elasticsearch==$version" pytest
   fi
   log "python client $version against $service_url"
-  CSP_SERVICE_URL="$service_url" CSP_TEST_ES_URL="$es_url" "$venv/bin/pytest" -q -p no:cacheprovider -W "ignore:This API is in beta" tests/python
+  CSP_SERVICE_URL="$service_url" CSP_TEST_ES_URL="$es_url" "$venv/bin/pytest" -q -p no:cacheprovider -W "ignore:This API is in beta" -W "ignore:This API is in technical preview" tests/python
 done
