@@ -61,11 +61,10 @@ pub async fn conventions(
         .map_or_else(|| req.path().to_owned(), ToString::to_string);
     let pretty = wants_pretty(req.query_string());
     let opaque_id = req.headers().get(OPAQUE_ID).cloned();
-    // The cluster reads a passed-through request's Accept itself.
-    let passes_through = passthrough::takes(&req);
-    let checked = check_limits(&req).and_then(|()| match passes_through {
-        true => Ok(MediaType::Json),
-        false => negotiate(req.headers()),
+    let checked = check_limits(&req).and_then(|()| match negotiate(req.headers()) {
+        // The cluster judges a passed-through request's Accept itself.
+        Err(_) if passthrough::takes(&req) => Ok(MediaType::Json),
+        negotiated => negotiated,
     });
     let (media_type, res) = match checked {
         Ok(media_type) => (media_type, next.call(req).await?.map_into_boxed_body()),
