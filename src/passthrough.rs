@@ -23,7 +23,7 @@ use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
 use reqwest::Method;
 use tokio::sync::mpsc;
 
-use crate::config::{ServiceCredentials, Settings, TlsVerification};
+use crate::config::{Secret, ServiceCredentials, Settings, TlsVerification};
 use crate::error::{ApiError, ErrorType};
 use crate::metrics::Metrics;
 
@@ -81,8 +81,18 @@ pub struct Passthrough {
     next: AtomicUsize,
     timeout: Option<Duration>,
     /// Only with `unsafe_passthrough_service_credentials`.
-    credentials: Option<ServiceCredentials>,
+    credentials: Option<ServiceAuth>,
     metrics: Arc<Metrics>,
+}
+
+/// The service credentials as a passed-through request would carry them.
+enum ServiceAuth {
+    Basic {
+        username: String,
+        password: Secret,
+    },
+    /// `Authorization: ApiKey <key>`, marked sensitive.
+    Header(HeaderValue),
 }
 
 struct Node {
@@ -151,10 +161,23 @@ impl Passthrough {
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
         anyhow::ensure!(!nodes.is_empty(), "at least one Elasticsearch URL is needed");
-        let credentials = settings
+        let credentials = match settings
             .credentials
-            .clone()
-            .filter(|_| passthrough.service_credentials);
+            .as_ref()
+            .filter(|_| passthrough.service_credentials)
+        {
+            None => None,
+            Some(ServiceCredentials::Basic { username, password }) => Some(ServiceAuth::Basic {
+                username: username.clone(),
+                password: password.clone(),
+            }),
+            Some(ServiceCredentials::ApiKey(key)) => {
+                let mut value = HeaderValue::from_str(&format!("ApiKey {}", key.expose()))
+                    .map_err(|_| anyhow::anyhow!("the service API key cannot be sent as a header"))?;
+                value.set_sensitive(true);
+                Some(ServiceAuth::Header(value))
+            }
+        };
         if credentials.is_some() {
             log::warn!(
                 "unsafe_passthrough_service_credentials is on: requests without credentials of their own \
@@ -201,20 +224,10 @@ impl Passthrough {
             if !outgoing.headers.contains_key(AUTHORIZATION) {
                 request = match &self.credentials {
                     None => request,
-                    Some(ServiceCredentials::Basic { username, password }) => {
+                    Some(ServiceAuth::Basic { username, password }) => {
                         request.basic_auth(username, Some(password.expose()))
                     }
-                    Some(ServiceCredentials::ApiKey(key)) => {
-                        let mut value =
-                            HeaderValue::from_str(&format!("ApiKey {}", key.expose())).map_err(|_| {
-                                ApiError::new(
-                                    ErrorType::Internal,
-                                    "the service API key is not a valid header value",
-                                )
-                            })?;
-                        value.set_sensitive(true);
-                        request.header(AUTHORIZATION, value)
-                    }
+                    Some(ServiceAuth::Header(value)) => request.header(AUTHORIZATION, value.clone()),
                 };
             }
             let sent = match self.timeout {

@@ -551,6 +551,64 @@ async fn bad_requests_on_passed_through_paths_are_refused_and_the_service_keeps_
 }
 
 #[tokio::test]
+async fn service_credentials_reach_a_passed_through_request_only_with_the_unsafe_setting() {
+    let node = Node::connect(&ELASTICSEARCH).await;
+    let key = ServiceCredentials::ApiKey(Secret::new("c2VydmljZS1rZXk=".into()));
+    let user = ServiceCredentials::Basic {
+        username: "svc".into(),
+        password: Secret::new("svc-password".into()),
+    };
+    // (credentials, unsafe setting, the caller's Authorization, what the node must get)
+    let cases = [
+        (Some(key.clone()), false, None, None),
+        (Some(user.clone()), false, None, None),
+        (Some(key.clone()), true, None, Some("apikey c2vydmljzs1rzxk=")),
+        (
+            Some(user.clone()),
+            true,
+            None,
+            Some("basic c3zjonn2yy1wyxnzd29yza=="),
+        ),
+        (
+            Some(key),
+            true,
+            Some("Bearer caller-token"),
+            Some("bearer caller-token"),
+        ),
+        (
+            None,
+            false,
+            Some("Bearer caller-token"),
+            Some("bearer caller-token"),
+        ),
+    ];
+    for (credentials, lend, caller, expected) in cases {
+        let what = format!("{credentials:?}, unsafe {lend}, caller {caller:?}");
+        let proxy = FaultProxy::start(&node.url, Fault::Record).await;
+        let app = spawn_app_with(ELASTICSEARCH, |settings| {
+            settings.es_urls = vec![proxy.url.parse().unwrap()];
+            settings.credentials = credentials;
+            settings.passthrough = Some(PassthroughSettings {
+                service_credentials: lend,
+                ..PassthroughSettings::default()
+            });
+        })
+        .await;
+        let mut request = plain().get(format!("{}/_cluster/health", app.address));
+        if let Some(caller) = caller {
+            request = request.header("authorization", caller);
+        }
+        assert_eq!(request.send().await.unwrap().status(), 200, "{what}");
+        let sent = proxy.sent().to_ascii_lowercase();
+        let authorization = sent
+            .lines()
+            .find_map(|line| line.strip_prefix("authorization: "))
+            .map(str::trim);
+        assert_eq!(authorization, expected, "{what}: {sent}");
+    }
+}
+
+#[tokio::test]
 async fn a_node_that_refuses_connections_is_skipped_even_for_a_write_with_a_body() {
     let node = Node::connect(&ELASTICSEARCH).await;
     let refusing = refusing_url().await;
