@@ -166,8 +166,8 @@ pub struct Opt {
     pub passthrough: Option<bool>,
 
     /// Time a passed-through request gives the node to start answering, like 30s or 10m; none
-    /// waits as long as the request takes, as Elasticsearch does. The cancel's upstream_timeout
-    /// does not apply to pass-through [default: none]
+    /// waits as long as the request takes, as Elasticsearch does. upstream_timeout, the limit of the
+    /// service's own APIs, does not apply to pass-through [default: none]
     #[arg(
         long,
         env = "CONNECTOR_SYNC_PROXY_PASSTHROUGH_TIMEOUT",
