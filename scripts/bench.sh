@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
-# Benchmarks the sync-job calls a connector makes (docs/benchmarks.md): cancel, claim, check_in
-# and update_stats through the service against the same request sent straight to the node, and
-# cancel against Elasticsearch's own two-step cancel. Starts the OpenSearch node
-# with Painless the way scripts/test.sh does (and stops it afterwards when it started it), unless
-# CSP_BENCH_URL points at a running node; then runs `cargo bench --bench sync_job`, which builds the
-# release binary and starts it on random ports. Prints the report and writes it to
-# target/bench/sync_job.md. Knobs (environment): CSP_BENCH_ROUNDS, CSP_BENCH_ROUND_MS,
-# CSP_BENCH_WARMUP_MS, CSP_BENCH_CONCURRENCY, CSP_BENCH_REFRESH, CSP_BENCH_OPS, CSP_BENCH_SERVICE_LOG,
-# CSP_BENCH_MAX_RATE, CSP_BENCH_SERVICE_BIN, CSP_BENCH_SERVICE_ARGS, CSP_BENCH_BASELINE_BIN,
-# CSP_BENCH_BASELINE_ARGS, CSP_BENCH_BASELINE_LOG,
-# CSP_BENCH_NODE_PID, CSP_BENCH_OUT (benches/sync_job.rs and docs/benchmarks.md describe them).
+# Benchmarks (docs/benchmarks.md): the sync-job calls a connector makes (cancel, claim, check_in,
+# update_stats) through the service against the same request sent straight to the node, and
+# cancel against Elasticsearch's own two-step cancel; then pass-through, small GETs and bulk
+# through the service and straight to the node. Starts the OpenSearch node with Painless the way
+# scripts/test.sh does (and stops it afterwards when it started it), unless CSP_BENCH_URL points
+# at a running node; then runs `cargo bench --bench sync_job` and `cargo bench --bench
+# passthrough` (CSP_BENCH_ONLY=sync_job or passthrough runs one), which build the release binary
+# and start it on random ports. Prints the reports and writes them to target/bench/sync_job.md
+# and target/bench/passthrough.md. Knobs (environment): CSP_BENCH_ROUNDS, CSP_BENCH_ROUND_MS,
+# CSP_BENCH_WARMUP_MS, CSP_BENCH_CONCURRENCY, CSP_BENCH_REFRESH, CSP_BENCH_OPS,
+# CSP_BENCH_SERVICE_LOG, CSP_BENCH_MAX_RATE, CSP_BENCH_SERVICE_BIN, CSP_BENCH_SERVICE_ARGS,
+# CSP_BENCH_BASELINE_BIN, CSP_BENCH_BASELINE_ARGS, CSP_BENCH_BASELINE_LOG, CSP_BENCH_NODE_PID,
+# CSP_BENCH_OUT; for pass-through CSP_BENCH_PT_CONCURRENCY, CSP_BENCH_PT_BULK_CONCURRENCY,
+# CSP_BENCH_PT_BULK_MIB, CSP_BENCH_PT_BULK_ROUND_MS, CSP_BENCH_PT_OUT (benches/*.rs and
+# docs/benchmarks.md describe them).
 #   scripts/bench.sh [cargo bench arguments]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -30,4 +34,6 @@ else
   "$here/create-index.sh" "$CSP_BENCH_URL"
 fi
 
-cargo bench --bench sync_job "$@"
+for bench in ${CSP_BENCH_ONLY:-sync_job passthrough}; do
+  cargo bench --bench "$bench" "$@"
+done

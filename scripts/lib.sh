@@ -28,6 +28,13 @@ CSP_NODE_USER="${CSP_NODE_USER:-esnode}"
 ES_PORT="${CSP_ES_PORT:-9200}"
 OPENSEARCH_PORT="${CSP_OPENSEARCH_PORT:-9201}"
 
+# The HTTP URLs of the three-node cluster of scripts/cluster.sh (CSP_CLUSTER_PORT is the first),
+# comma-separated, as the tests read them from CSP_TEST_CLUSTER_URLS.
+cluster_urls() {
+  local first=${CSP_CLUSTER_PORT:-9210}
+  printf 'http://127.0.0.1:%s,http://127.0.0.1:%s,http://127.0.0.1:%s\n' "$first" $((first + 1)) $((first + 2))
+}
+
 SYNC_JOBS_INDEX=.elastic-connectors-sync-jobs
 CONNECTORS_INDEX=.elastic-connectors
 

@@ -22,7 +22,7 @@ for version in "${versions[@]}"; do
   export CSP_ES_VERSION="$version" CSP_ES_PORT=$port
   "$here/node.sh" start elasticsearch
   CSP_TEST_ES_URL="http://127.0.0.1:$port" CSP_TEST_SCRIPT_URL="http://127.0.0.1:$OPENSEARCH_PORT" \
-    CSP_TEST_SECURE_CA="$CSP_RUN/secure-node-ca.pem" cargo test --test api
+    CSP_TEST_SECURE_CA="$CSP_RUN/secure-node-ca.pem" CSP_TEST_CLUSTER_URLS="$(cluster_urls)" cargo test --test api
   "$here/python-clients.sh"
   "$here/node.sh" stop elasticsearch
   unset CSP_ES_VERSION CSP_ES_PORT

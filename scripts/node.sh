@@ -28,8 +28,12 @@ start() {
     stop_node_in "$run"
     prepare_node_dir "$kind" "$run"
     log "starting $kind $version at $url"
+    local extra=()
+    # The pass-through test streams a bulk larger than the default 100mb limit; this is the
+    # largest one request may be (just under 2 GiB).
+    if [ "$kind" = elasticsearch ]; then extra=(-E http.max_content_length=2047mb); fi
     launch_node "$kind" "$run" -E "cluster.name=connector-sync-proxy-$kind" -E "node.name=node-$port" \
-      -E discovery.type=single-node -E "http.port=$port" -E "transport.port=$((port + 100))"
+      -E discovery.type=single-node -E "http.port=$port" -E "transport.port=$((port + 100))" "${extra[@]}"
     wait_node "$run" "$url"
   fi
   "$here/create-index.sh" "$url"

@@ -34,7 +34,7 @@ if ! "$here/secure-node.sh" status >/dev/null 2>&1; then secure_started=yes; fi
 
 CSP_TEST_ES_URL="http://127.0.0.1:$ES_PORT" CSP_TEST_SCRIPT_URL="http://127.0.0.1:$OPENSEARCH_PORT" \
   CSP_TEST_SECURE_URL="https://127.0.0.1:${CSP_SECURE_PORT:-9202}" CSP_TEST_SECURE_CA="$CSP_RUN/secure-node-ca.pem" \
-  cargo test "$@"
+  CSP_TEST_CLUSTER_URLS="$(cluster_urls)" cargo test "$@"
 
 # The official Python clients, unmodified, against the service.
 "$here/python-clients.sh"

@@ -172,6 +172,35 @@ pub struct Opt {
     #[arg(long, env = "CONNECTOR_SYNC_PROXY_ES_INSECURE_SKIP_VERIFY", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub es_insecure_skip_verify: Option<bool>,
 
+    /// Pass every request the service does not serve itself (anything but its own /_connector
+    /// APIs and /-/ paths) on to the cluster unchanged, so that clients can use the service as
+    /// their only cluster address; false answers those requests 404 [default: true]
+    #[arg(long, env = "CONNECTOR_SYNC_PROXY_PASSTHROUGH", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub passthrough: Option<bool>,
+
+    /// Time a passed-through request gives the node to start answering, like 30s or 10m; none
+    /// waits as long as the request takes, as Elasticsearch does. upstream_timeout, the limit of the
+    /// service's own APIs, does not apply to pass-through [default: none]
+    #[arg(
+        long,
+        env = "CONNECTOR_SYNC_PROXY_PASSTHROUGH_TIMEOUT",
+        value_name = "DURATION"
+    )]
+    pub passthrough_timeout: Option<String>,
+
+    /// UNSAFE: add the service credentials to passed-through requests that bring no
+    /// Authorization of their own. Anyone who can reach the service then has the service's
+    /// privileges on the whole cluster, for every API, not only the connector ones. Without it
+    /// (the default) a passed-through request carries only the caller's own credentials
+    #[arg(
+        long,
+        env = "CONNECTOR_SYNC_PROXY_UNSAFE_PASSTHROUGH_SERVICE_CREDENTIALS",
+        value_name = "BOOL",
+        num_args = 0..=1,
+        default_missing_value = "true"
+    )]
+    pub unsafe_passthrough_service_credentials: Option<bool>,
+
     /// Log format: plain lines or json (one object per line) [default: plain]
     #[arg(
         long,
@@ -229,6 +258,16 @@ pub enum TlsVerification {
     Skip,
 }
 
+/// How requests the service does not serve itself go on to the cluster.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PassthroughSettings {
+    /// Time the node has to start answering; None waits as long as it takes.
+    pub timeout: Option<Duration>,
+    /// `unsafe_passthrough_service_credentials`: requests without Authorization get the service
+    /// credentials.
+    pub service_credentials: bool,
+}
+
 /// The settings the service runs with, every default applied and every value checked.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -248,6 +287,8 @@ pub struct Settings {
     pub credentials: Option<ServiceCredentials>,
     pub tls: TlsVerification,
     pub log_format: LogFormat,
+    /// None when pass-through is turned off.
+    pub passthrough: Option<PassthroughSettings>,
 }
 
 impl Settings {
@@ -310,6 +351,19 @@ impl Settings {
             cli.connectors_index.or(file.connectors_index),
             DEFAULT_CONNECTORS_INDEX,
         )?;
+        let credentials = service_credentials(
+            cli.es_username.or(file.es_username),
+            cli.es_password_file.or(file.es_password_file),
+            cli.es_api_key_file.or(file.es_api_key_file),
+        )?;
+        let passthrough = passthrough_settings(
+            cli.passthrough.or(file.passthrough).unwrap_or(true),
+            cli.passthrough_timeout.or(file.passthrough_timeout),
+            cli.unsafe_passthrough_service_credentials
+                .or(file.unsafe_passthrough_service_credentials)
+                .unwrap_or(false),
+            credentials.is_some(),
+        )?;
         Ok(Settings {
             listen: cli
                 .listen
@@ -335,11 +389,7 @@ impl Settings {
                 workers => workers,
             },
             shutdown_grace,
-            credentials: service_credentials(
-                cli.es_username.or(file.es_username),
-                cli.es_password_file.or(file.es_password_file),
-                cli.es_api_key_file.or(file.es_api_key_file),
-            )?,
+            credentials,
             tls: match (
                 cli.es_insecure_skip_verify.or(file.es_insecure_skip_verify),
                 cli.es_ca_cert.or(file.es_ca_cert),
@@ -349,6 +399,7 @@ impl Settings {
                 (_, extra_ca) => TlsVerification::Verify { extra_ca },
             },
             log_format: cli.log_format.or(file.log_format).unwrap_or(LogFormat::Plain),
+            passthrough,
         })
     }
 
@@ -365,6 +416,30 @@ fn alias_name(given: Option<String>, default: &str) -> anyhow::Result<String> {
         bail!("invalid index name [{name}]: it must be one alias name");
     }
     Ok(name)
+}
+
+/// Pass-through as configured: off, or on with its timeout (`none` or unset: no limit) and the
+/// credentials rule. Adding service credentials needs service credentials to add.
+fn passthrough_settings(
+    enabled: bool,
+    timeout: Option<String>,
+    service_credentials: bool,
+    have_credentials: bool,
+) -> anyhow::Result<Option<PassthroughSettings>> {
+    if !enabled {
+        return Ok(None);
+    }
+    let timeout = match timeout.as_deref().map(str::trim) {
+        None | Some("none") => None,
+        Some(raw) => Some(parse_duration(raw).context("invalid passthrough_timeout")?),
+    };
+    if service_credentials && !have_credentials {
+        bail!("unsafe_passthrough_service_credentials is on, but no service credentials (es_username or es_api_key) are configured");
+    }
+    Ok(Some(PassthroughSettings {
+        timeout,
+        service_credentials,
+    }))
 }
 
 pub const PASSWORD_ENV: &str = "CONNECTOR_SYNC_PROXY_ES_PASSWORD";
@@ -553,6 +628,42 @@ mod tests {
     fn es_url_repeats_and_splits_on_commas() {
         let cli = opt(&["--es-url", "http://a:1", "--es-url", "http://b:2,https://c:3"]);
         assert_eq!(cli.es_url.len(), 3);
+    }
+
+    #[test]
+    fn passthrough_is_on_without_a_timeout_and_without_service_credentials_by_default() {
+        let settings = Settings::from_opt(opt(&["--config-file", "/dev/null"])).unwrap();
+        assert_eq!(settings.passthrough, Some(PassthroughSettings::default()));
+
+        let off = Settings::from_opt(opt(&["--config-file", "/dev/null", "--passthrough", "false"])).unwrap();
+        assert_eq!(off.passthrough, None);
+
+        let timed = opt(&["--config-file", "/dev/null", "--passthrough-timeout", "10m"]);
+        let timed = Settings::from_opt(timed).unwrap().passthrough.unwrap();
+        assert_eq!(timed.timeout, Some(Duration::from_secs(600)));
+        let unlimited = opt(&["--config-file", "/dev/null", "--passthrough-timeout", "none"]);
+        assert_eq!(
+            Settings::from_opt(unlimited)
+                .unwrap()
+                .passthrough
+                .unwrap()
+                .timeout,
+            None
+        );
+    }
+
+    #[test]
+    fn service_credentials_for_passthrough_need_service_credentials() {
+        let err = passthrough_settings(true, None, true, false).unwrap_err();
+        assert!(err.to_string().contains("no service credentials"), "{err}");
+        let on = passthrough_settings(true, None, true, true).unwrap().unwrap();
+        assert!(on.service_credentials);
+        assert_eq!(
+            toml::from_str::<Opt>("unsafe_passthrough_service_credentials = true\npassthrough = false")
+                .unwrap()
+                .passthrough,
+            Some(false)
+        );
     }
 
     #[test]

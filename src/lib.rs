@@ -7,6 +7,7 @@ pub mod ids;
 pub mod json;
 pub mod logging;
 pub mod metrics;
+pub mod passthrough;
 pub mod request;
 pub mod routes;
 pub mod startup;

@@ -8,6 +8,11 @@ const LATENCY_BUCKETS: [f64; 14] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
+/// Pass-through requests can take minutes (a large bulk, `wait_for_completion`).
+const PASSTHROUGH_BUCKETS: [f64; 16] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
+];
+
 pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
@@ -15,6 +20,8 @@ pub struct Metrics {
     upstream_seconds: HistogramVec,
     upstream_errors: IntCounterVec,
     strategy: IntGaugeVec,
+    passthrough: IntCounterVec,
+    passthrough_seconds: HistogramVec,
 }
 
 impl Metrics {
@@ -64,12 +71,31 @@ impl Metrics {
             &["strategy"],
         )
         .unwrap();
+        let passthrough = IntCounterVec::new(
+            Opts::new(
+                "passthrough_requests_total",
+                "Requests passed through to the cluster, by method and status class (2xx, 4xx, ...)",
+            ),
+            &["method", "status_class"],
+        )
+        .unwrap();
+        let passthrough_seconds = HistogramVec::new(
+            HistogramOpts::new(
+                "passthrough_request_duration_seconds",
+                "Time from a passed-through request's arrival to the last byte of its answer, by method",
+            )
+            .buckets(PASSTHROUGH_BUCKETS.to_vec()),
+            &["method"],
+        )
+        .unwrap();
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(request_seconds.clone()),
             Box::new(upstream_seconds.clone()),
             Box::new(upstream_errors.clone()),
             Box::new(strategy.clone()),
+            Box::new(passthrough.clone()),
+            Box::new(passthrough_seconds.clone()),
         ] {
             registry.register(collector).expect("metric names are unique");
         }
@@ -80,6 +106,8 @@ impl Metrics {
             upstream_seconds,
             upstream_errors,
             strategy,
+            passthrough,
+            passthrough_seconds,
         }
     }
 
@@ -98,6 +126,22 @@ impl Metrics {
 
     pub fn upstream_error(&self, kind: &str) {
         self.upstream_errors.with_label_values(&[kind]).inc();
+    }
+
+    /// One passed-through request, once its answer is over. `method` is one of a few known
+    /// names (or `other`), so the label set stays small.
+    pub fn observe_passthrough(&self, method: &str, status: u16, seconds: f64) {
+        let class = match status {
+            100..=199 => "1xx",
+            200..=299 => "2xx",
+            300..=399 => "3xx",
+            400..=499 => "4xx",
+            _ => "5xx",
+        };
+        self.passthrough.with_label_values(&[method, class]).inc();
+        self.passthrough_seconds
+            .with_label_values(&[method])
+            .observe(seconds);
     }
 
     /// Records which strategy cancels use from now on.

@@ -16,6 +16,7 @@ use crate::connector::Connectors;
 use crate::documents::layouts::{self, Layout};
 use crate::documents::Store;
 use crate::metrics::Metrics;
+use crate::passthrough::Passthrough;
 use crate::routes::{configure, conventions::conventions, State};
 use crate::sync_job::SyncJobs;
 
@@ -50,13 +51,27 @@ impl Application {
             store,
             max_body_size: settings.max_body_size,
         });
+        let passthrough = Passthrough::connect(&settings, metrics.clone())?.map(web::Data::new);
+        match &settings.passthrough {
+            Some(on) => log::info!(
+                "pass-through on: requests the service does not serve go to the cluster, timeout {}",
+                on.timeout
+                    .map_or("none".to_owned(), |timeout| format!("{timeout:?}"))
+            ),
+            None => log::info!("pass-through off: requests the service does not serve answer 404"),
+        }
         let metrics = web::Data::from(metrics);
         let server = HttpServer::new(move || {
-            App::new()
+            let app = App::new()
                 .wrap(from_fn(conventions))
                 .app_data(state.clone())
-                .app_data(metrics.clone())
-                .configure(configure)
+                .app_data(metrics.clone());
+            // Its presence turns pass-through on (the default service reads it).
+            let app = match &passthrough {
+                Some(passthrough) => app.app_data(passthrough.clone()),
+                None => app,
+            };
+            app.configure(configure)
         })
         .client_request_timeout(settings.client_timeout)
         .shutdown_timeout(settings.shutdown_grace.as_secs().max(1))

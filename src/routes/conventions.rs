@@ -1,6 +1,7 @@
 //! What every response does, whatever produced it: Elasticsearch's product header, the media
 //! type the client asked for (`compatible-with`), `?pretty`, and the Elasticsearch error envelope
-//! even for errors raised by the HTTP layer itself.
+//! even for errors raised by the HTTP layer itself. Answers passed through from the cluster are
+//! left exactly as the node sent them; only the request line and header limits apply to them.
 
 use actix_web::body::{self, BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -10,6 +11,7 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpResponse, ResponseError};
 use std::time::Instant;
 
+use super::passthrough::{self, PassedThrough};
 use super::route_name;
 use crate::error::{ApiError, ErrorType};
 use crate::metrics::Metrics;
@@ -59,16 +61,29 @@ pub async fn conventions(
         .map_or_else(|| req.path().to_owned(), ToString::to_string);
     let pretty = wants_pretty(req.query_string());
     let opaque_id = req.headers().get(OPAQUE_ID).cloned();
-    let (media_type, res) = match check_limits(&req).and_then(|()| negotiate(req.headers())) {
+    let checked = check_limits(&req).and_then(|()| match negotiate(req.headers()) {
+        // The cluster judges a passed-through request's Accept itself.
+        Err(_) if passthrough::takes(&req) => Ok(MediaType::Json),
+        negotiated => negotiated,
+    });
+    let (media_type, res) = match checked {
         Ok(media_type) => (media_type, next.call(req).await?.map_into_boxed_body()),
         Err(err) => (MediaType::Json, req.into_response(err.error_response())),
     };
     let (req, res) = res.into_parts();
+    let marked = passthrough::marked(&res);
+    if marked == Some(PassedThrough::Answer) {
+        return Ok(ServiceResponse::new(req, res));
+    }
     let mut res = finish(res, media_type, pretty).await;
     // Elasticsearch echoes the caller's X-Opaque-Id on the response.
     if let Some(opaque_id) = opaque_id {
         res.headers_mut()
             .insert(HeaderName::from_static(OPAQUE_ID), opaque_id);
+    }
+    if marked.is_some() {
+        // Counted and logged by the pass-through.
+        return Ok(ServiceResponse::new(req, res));
     }
     let seconds = started.elapsed().as_secs_f64();
     let status = res.status().as_u16();

@@ -5,6 +5,7 @@
 pub mod connector;
 pub mod conventions;
 pub mod health;
+pub mod passthrough;
 pub mod sync_job;
 
 use std::future::Future;
@@ -102,10 +103,24 @@ pub struct RouteName(pub &'static str);
 /// against their parsed paths (literal segments compared, ids taken whole), not by actix's
 /// per-route regular expressions, which cost more than the rest of a request's handling.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/-/live", web::get().to(health::live))
-        .route("/-/ready", web::get().to(health::ready))
-        .route("/-/metrics", web::get().to(health::metrics))
-        .default_service(web::to(dispatch));
+    // The service's own paths answer other methods 405 themselves, never pass through.
+    let get_only = || web::to(|req: HttpRequest| async move { method_not_allowed(&req, "GET") });
+    cfg.service(
+        web::resource("/-/live")
+            .get(health::live)
+            .default_service(get_only()),
+    )
+    .service(
+        web::resource("/-/ready")
+            .get(health::ready)
+            .default_service(get_only()),
+    )
+    .service(
+        web::resource("/-/metrics")
+            .get(health::metrics)
+            .default_service(get_only()),
+    )
+    .default_service(web::to(dispatch));
 }
 
 /// One segment of an API's path.
@@ -153,24 +168,25 @@ enum Matched<'a> {
     Nothing,
 }
 
+impl Route {
+    /// Whether the path's segments (`parts`) fit this route's.
+    fn fits(&self, parts: &[&str]) -> bool {
+        self.segments.len() == parts.len()
+            && self
+                .segments
+                .iter()
+                .zip(parts)
+                .all(|(segment, part)| match segment {
+                    Segment::Literal(literal) => literal == part,
+                    Segment::Id(_) => true,
+                })
+    }
+}
+
 fn find<'a>(method: &Method, path: &'a str) -> Matched<'a> {
     let parts: Vec<&str> = path.split('/').skip(1).collect();
     let mut allowed: Vec<&str> = Vec::new();
-    for route in routes() {
-        if route.segments.len() != parts.len() {
-            continue;
-        }
-        let fits = route
-            .segments
-            .iter()
-            .zip(&parts)
-            .all(|(segment, part)| match segment {
-                Segment::Literal(literal) => literal == part,
-                Segment::Id(_) => true,
-            });
-        if !fits {
-            continue;
-        }
+    for route in routes().iter().filter(|route| route.fits(&parts)) {
         if route.api.method == method {
             let ids = route
                 .segments
@@ -194,22 +210,27 @@ fn find<'a>(method: &Method, path: &'a str) -> Matched<'a> {
     }
 }
 
+/// Whether the service answers this path itself (with any method): an API of the table or a
+/// health path. Everything else passes through when pass-through is on.
+pub fn serves(path: &str) -> bool {
+    let parts: Vec<&str> = path.split('/').skip(1).collect();
+    path.starts_with("/-/") || routes().iter().any(|route| route.fits(&parts))
+}
+
 /// Every request that is not a health path: an API of the table, a known path with the wrong
-/// method, or nothing the service serves.
+/// method, or the cluster's (pass-through, or 404 when it is off).
 async fn dispatch(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<State>,
 ) -> Result<HttpResponse, ApiError> {
-    match find(req.method(), req.uri().path()) {
-        Matched::Api(api, ids) => {
-            let ids = decode_ids(&ids);
-            let body = read_body(&req, payload, state.max_body_size).await?;
-            serve(api, &req, ids, body, &state).await
-        }
-        Matched::WrongMethod(allowed) => method_not_allowed(&req, &allowed),
-        Matched::Nothing => no_handler(&req),
-    }
+    let (api, ids) = match find(req.method(), req.uri().path()) {
+        Matched::Api(api, ids) => (api, decode_ids(&ids)),
+        Matched::WrongMethod(allowed) => return method_not_allowed(&req, &allowed),
+        Matched::Nothing => return Ok(passthrough::forward(req, payload).await),
+    };
+    let body = read_body(&req, payload, state.max_body_size).await?;
+    serve(api, &req, ids, body, &state).await
 }
 
 /// The body, read whole up to `limit` bytes; a larger one is refused unread when its length is

@@ -9,15 +9,20 @@ use url::Url;
 
 use crate::helpers::{job, spawn_app_with, unique_id, Node, TestApp, ELASTICSEARCH};
 
+/// Tests that stop, kill or pause nodes of the one cluster take this first, so that they never
+/// run at the same time.
+pub(crate) static ONE_AT_A_TIME: std::sync::LazyLock<tokio::sync::Mutex<()>> =
+    std::sync::LazyLock::new(|| tokio::sync::Mutex::new(()));
+
 const DEFAULT_URLS: &str = "http://127.0.0.1:9210,http://127.0.0.1:9211,http://127.0.0.1:9212";
 
-fn cluster_urls() -> Vec<String> {
+pub(crate) fn cluster_urls() -> Vec<String> {
     let urls = std::env::var("CSP_TEST_CLUSTER_URLS").unwrap_or_else(|_| DEFAULT_URLS.to_owned());
     urls.split(',').map(str::to_owned).collect()
 }
 
 /// Runs scripts/cluster.sh with the arguments and fails the test if it fails.
-fn cluster_script(args: &[&str]) {
+pub(crate) fn cluster_script(args: &[&str]) {
     let status = std::process::Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/cluster.sh"))
         .args(args)
         .status()
@@ -25,7 +30,7 @@ fn cluster_script(args: &[&str]) {
     assert!(status.success(), "scripts/cluster.sh {args:?} failed");
 }
 
-async fn connect(url: &str) -> Node {
+pub(crate) async fn connect(url: &str) -> Node {
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
         .build()
@@ -76,7 +81,7 @@ async fn app_for(urls: &[&String], timeout: Duration) -> TestApp {
     .await
 }
 
-async fn wait_green(node: &Node) {
+pub(crate) async fn wait_green(node: &Node) {
     let url = format!(
         "{}/_cluster/health?wait_for_status=green&wait_for_nodes=3&timeout=60s",
         node.url
@@ -95,6 +100,7 @@ async fn fresh_jobs(node: &Node, label: &str, count: usize) -> Vec<String> {
 /// The scenarios share one cluster and take nodes away, so they run one after the other.
 #[tokio::test]
 async fn the_service_rides_out_nodes_dying_stopping_and_hanging() {
+    let _cluster = ONE_AT_A_TIME.lock().await;
     let urls = cluster_urls();
     assert_eq!(urls.len(), 3, "three cluster URLs are needed: {urls:?}");
     let first = connect(&urls[0]).await;

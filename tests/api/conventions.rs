@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::helpers::{es_error, job, raw_request, spawn_app, unique_id, ELASTICSEARCH};
+use crate::helpers::{es_error, job, raw_request, spawn_app, spawn_app_with, unique_id, ELASTICSEARCH};
 
 fn assert_elasticsearch_headers(response: &reqwest::Response, what: &str) {
     assert_eq!(response.headers()["x-elastic-product"], "Elasticsearch", "{what}");
@@ -11,7 +11,9 @@ fn assert_elasticsearch_headers(response: &reqwest::Response, what: &str) {
 
 #[tokio::test]
 async fn every_answer_carries_the_product_header_and_a_json_content_type() {
-    let app = spawn_app(ELASTICSEARCH).await;
+    // Pass-through off, so that unknown routes are the service's own 404 (with it on, they are
+    // the cluster's answers: tests/api/passthrough.rs).
+    let app = spawn_app_with(ELASTICSEARCH, |settings| settings.passthrough = None).await;
     let id = unique_id("headers");
     app.node.seed(&id, job("in_progress")).await;
     let cases = [
@@ -71,8 +73,8 @@ async fn wrong_methods_are_refused_with_the_allowed_one() {
 }
 
 #[tokio::test]
-async fn unknown_routes_are_not_found() {
-    let app = spawn_app(ELASTICSEARCH).await;
+async fn with_passthrough_off_unknown_routes_are_not_found() {
+    let app = spawn_app_with(ELASTICSEARCH, |settings| settings.passthrough = None).await;
     for path in [
         "/",
         "/_connector/_sync_job/a/b/_cancel",

@@ -2,7 +2,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Once;
 use std::time::Duration;
 
-use connector_sync_proxy::config::{LogFormat, Refresh, Settings, TlsVerification, UpdateStrategy};
+use connector_sync_proxy::config::{
+    LogFormat, PassthroughSettings, Refresh, Settings, TlsVerification, UpdateStrategy,
+};
 use connector_sync_proxy::startup::Application;
 use serde_json::{json, Value};
 
@@ -220,6 +222,7 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)
         credentials: None,
         tls: TlsVerification::Verify { extra_ca: None },
         log_format: LogFormat::Plain,
+        passthrough: Some(PassthroughSettings::default()),
     };
     adjust(&mut settings);
     let application = Application::build(settings).expect("the service did not start");
@@ -487,12 +490,21 @@ impl ServiceProcess {
 
     /// Resident memory in KiB, from /proc.
     pub fn rss_kib(&self) -> u64 {
+        self.status_kib("VmRSS:")
+    }
+
+    /// The highest resident memory so far (VmHWM) in KiB, from /proc.
+    pub fn peak_rss_kib(&self) -> u64 {
+        self.status_kib("VmHWM:")
+    }
+
+    fn status_kib(&self, field: &str) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
         status
             .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .find_map(|line| line.strip_prefix(field))
             .and_then(|value| value.trim().trim_end_matches(" kB").trim().parse().ok())
-            .expect("VmRSS in /proc/PID/status")
+            .unwrap_or_else(|| panic!("{field} in /proc/PID/status"))
     }
 
     pub fn signal(&self, signal: &str) {

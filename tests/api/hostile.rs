@@ -11,7 +11,9 @@ use crate::helpers::{
     encode, job, raw_exchange, spawn_app_with, unique_id, Node, TestApp, ELASTICSEARCH, SCRIPTING,
 };
 
-/// The service in front of a jobs index of the test's own, holding one pending job.
+/// The service in front of a jobs index of the test's own, holding one pending job. Pass-through
+/// is off: unknown paths get the service's own 404 (tests/api/passthrough.rs covers them with
+/// pass-through on).
 async fn app_with_own_index(backend: crate::helpers::Backend) -> (TestApp, String, String) {
     let alias = unique_id("csp-hostile");
     let node = Node::connect(&backend).await;
@@ -23,6 +25,7 @@ async fn app_with_own_index(backend: crate::helpers::Backend) -> (TestApp, Strin
     let app = spawn_app_with(backend, move |settings| {
         settings.sync_jobs_index = index;
         settings.client_timeout = Duration::from_secs(1);
+        settings.passthrough = None;
     })
     .await;
     (app, alias, id)

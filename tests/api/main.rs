@@ -17,6 +17,7 @@ mod helpers;
 mod hostile;
 mod lifecycle;
 mod observability;
+mod passthrough;
 mod proxy;
 mod security;
 mod sync_job;

@@ -19,6 +19,8 @@ pub enum Fault {
     Delay(Duration),
     /// No fault: pass bytes both ways and keep a copy of what the service sent.
     Record,
+    /// Accept connections and never read from them: a node too slow to take a request.
+    Stall,
 }
 
 pub struct FaultProxy {
@@ -95,6 +97,11 @@ async fn serve(
                 _ = forward => {}
                 _ = back => {}
             }
+        }
+        Fault::Stall => {
+            // Hold the connection open and unread.
+            tokio::time::sleep(Duration::from_secs(300)).await;
+            drop(client);
         }
         Fault::Hang => {
             let mut sink = [0u8; 4096];
