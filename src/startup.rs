@@ -75,11 +75,7 @@ impl Application {
         })
         .client_request_timeout(settings.client_timeout)
         .shutdown_timeout(settings.shutdown_grace.as_secs().max(1))
-        .workers(
-            settings
-                .workers
-                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)),
-        )
+        .workers(settings.workers)
         .listen(listener)
         .context("cannot start the HTTP server")?
         .run();

@@ -217,7 +217,7 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)
         conflict_retries: 10,
         client_timeout: Duration::from_secs(5),
         max_body_size: connector_sync_proxy::config::DEFAULT_MAX_BODY_SIZE,
-        workers: None,
+        workers: connector_sync_proxy::config::DEFAULT_WORKERS,
         shutdown_grace: Duration::from_secs(30),
         credentials: None,
         tls: TlsVerification::Verify { extra_ca: None },
