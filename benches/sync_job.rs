@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use connector_sync_proxy::documents::{partial_update, script_body};
+use connector_sync_proxy::documents::{partial_update, row_document, script_body, Field};
 use connector_sync_proxy::sync_job::rules::{
     cancel_fields, claim_fields, CANCEL, CANCELATION_REQUESTED_AT, CLAIM_TRANSITION, LAST_SEEN, STARTED_AT,
     STATUS,
@@ -651,8 +651,9 @@ impl Target<'_> {
             .ok_or_else(|| format!("job {id} has no known status: {job}"))?;
         let to = (CANCEL.row)(from).ok_or_else(|| format!("job {id}: no cancel from {from}"))?;
         let now = request_stamp();
-        let mut doc = cancel_fields(to, &now);
-        doc.insert(STATUS.to_owned(), to.as_str().into());
+        let mut row = cancel_fields(to, &now);
+        row.push((STATUS, Field::Text(to.as_str())));
+        let doc = row_document(&row);
         let response = self
             .http
             .post(format!(

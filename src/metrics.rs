@@ -112,8 +112,9 @@ impl Metrics {
     }
 
     pub fn observe_request(&self, route: &str, status: u16, seconds: f64) {
+        let mut digits = [0u8; 5];
         self.requests
-            .with_label_values(&[route, &status.to_string()])
+            .with_label_values(&[route, status_label(status, &mut digits)])
             .inc();
         self.request_seconds.with_label_values(&[route]).observe(seconds);
     }
@@ -167,4 +168,19 @@ impl Default for Metrics {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// A status code's digits, written without allocating.
+fn status_label(status: u16, digits: &mut [u8; 5]) -> &str {
+    let mut n = status;
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&digits[at..]).unwrap_or("0")
 }

@@ -18,7 +18,10 @@ use crate::config::{Refresh, Settings, UpdateStrategy};
 use crate::error::{ApiError, ErrorType};
 use layouts::Layout;
 pub use pages::{page, page_bounds, with_id};
-pub use update::{merged, partial_update, script_body, Applied, Missing, Rule, Table, Target, TABLE_SCRIPT};
+pub use update::{
+    merged, partial_update, row_document, script_body, Applied, Field, Missing, Row, Rows, Rule, Table,
+    Target, TABLE_SCRIPT,
+};
 
 pub type Source = Map<String, Value>;
 

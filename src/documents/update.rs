@@ -78,21 +78,86 @@ pub enum Rule<'a> {
 /// merge. A value without a row refuses the change with `refuse(value)`.
 pub struct Table<'a> {
     pub field: &'static str,
-    pub rows: Source,
+    pub rows: Rows<'a>,
     pub refuse: &'a (dyn Fn(&Value) -> ApiError + Sync),
     /// A field every row sets to a value unique to this request: finding it there means an
     /// earlier attempt of this same request landed and only its answer was lost.
     pub stamp: Option<(&'static str, &'a str)>,
 }
 
+/// The rows of a table: each value of the key field with the fields written there. Built for
+/// every request, so kept as plain lists (no hashing) of values the request mostly lends.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Rows<'a>(pub Vec<(&'static str, Row<'a>)>);
+
+/// The fields one row writes: a partial document.
+pub type Row<'a> = Vec<(&'static str, Field<'a>)>;
+
+/// A value a row writes: text the request holds (a status, a timestamp, a name), or any JSON.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Field<'a> {
+    Text(&'a str),
+    Json(Value),
+}
+
+impl Field<'_> {
+    fn to_value(&self) -> Value {
+        match self {
+            Self::Text(text) => Value::from(*text),
+            Self::Json(value) => value.clone(),
+        }
+    }
+}
+
+impl Rows<'_> {
+    fn get(&self, value: &str) -> Option<&Row<'_>> {
+        self.0
+            .iter()
+            .find_map(|(key, row)| (*key == value).then_some(row))
+    }
+}
+
+impl Serialize for Rows<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut rows = serializer.serialize_map(Some(self.0.len()))?;
+        for (key, row) in &self.0 {
+            rows.serialize_entry(key, &RowFields(row))?;
+        }
+        rows.end()
+    }
+}
+
+/// A row as a JSON object.
+struct RowFields<'r, 'a>(&'r Row<'a>);
+
+impl Serialize for RowFields<'_, '_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut fields = serializer.serialize_map(Some(self.0.len()))?;
+        for (name, value) in self.0 {
+            fields.serialize_entry(name, value)?;
+        }
+        fields.end()
+    }
+}
+
+/// A row as the partial document it is.
+pub fn row_document(row: &Row<'_>) -> Source {
+    row.iter()
+        .map(|(name, value)| ((*name).to_owned(), value.to_value()))
+        .collect()
+}
+
 impl Table<'_> {
-    fn row(&self, source: &Source) -> Option<&Source> {
+    fn row(&self, source: &Source) -> Option<&Row<'_>> {
         let value = source.get(self.field)?.as_str()?;
-        self.rows.get(value)?.as_object()
+        self.rows.get(value)
     }
 
     /// The row for the stored document, or why there is none.
-    fn decide(&self, source: &Source) -> Result<Option<&Source>, ApiError> {
+    fn decide(&self, source: &Source) -> Result<Option<&Row<'_>>, ApiError> {
         if let Some(row) = self.row(source) {
             return Ok(Some(row));
         }
@@ -228,9 +293,12 @@ impl Store {
         ];
         let reply = self.send_update(target, &query, body, forwarded).await?;
         match reply.status {
-            200 => match reply.parse::<UpdateAnswer>() {
-                Some(UpdateAnswer { result, .. }) if result == "updated" => Ok(Applied::Updated),
-                Some(UpdateAnswer { result, get }) if result == "noop" => {
+            // The result alone decides, unless the script left the document unchanged; only
+            // then are the fields it returned read.
+            200 => match reply.parse::<UpdateResult>().map(|answer| answer.result) {
+                Some(WriteResult::Updated) => Ok(Applied::Updated),
+                Some(WriteResult::Noop) => {
+                    let get = reply.parse::<UpdateAnswer>().and_then(|answer| answer.get);
                     let source = get.and_then(|get| get.source).unwrap_or_default();
                     match table.decide(&source)? {
                         None => Ok(Applied::Updated),
@@ -266,7 +334,7 @@ impl Store {
             let Some(row) = table.decide(&found.source)? else {
                 return Ok(Applied::Updated);
             };
-            let body = partial_update(row);
+            let body = partial_update(&row_document(row));
             match self
                 .write_guarded(target, &found, "_update", body, forwarded)
                 .await?
@@ -371,7 +439,7 @@ impl Store {
 
 /// The body of the scripted update that applies `rows` keyed on `field`. The script itself is the
 /// same in every body, so its escaped JSON is written once and copied.
-pub fn script_body(field: &str, rows: &Source) -> Bytes {
+pub fn script_body(field: &str, rows: &Rows<'_>) -> Bytes {
     static HEAD: OnceLock<Vec<u8>> = OnceLock::new();
     let head = HEAD.get_or_init(|| {
         let source = serde_json::to_string(TABLE_SCRIPT).expect("a string serializes");
@@ -381,7 +449,7 @@ pub fn script_body(field: &str, rows: &Source) -> Bytes {
     body.extend_from_slice(head);
     serde_json::to_writer(&mut body, field).expect("a string serializes");
     body.extend_from_slice(br#","rows":"#);
-    serde_json::to_writer(&mut body, rows).expect("JSON maps with string keys always serialize");
+    serde_json::to_writer(&mut body, rows).expect("rows always serialize");
     body.extend_from_slice(b"}}}");
     Bytes::from(body)
 }
@@ -399,11 +467,26 @@ fn to_bytes(body: &impl Serialize) -> Bytes {
     Bytes::from(serde_json::to_vec(body).expect("JSON maps with string keys always serialize"))
 }
 
-/// The parts of an update answer the service reads: the result, and the document's fields
-/// when a script left it unchanged.
+/// The result of an update answer, all that is read of most of them.
+#[derive(Deserialize)]
+struct UpdateResult {
+    result: WriteResult,
+}
+
+#[derive(Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+enum WriteResult {
+    Created,
+    Updated,
+    Noop,
+    #[serde(other)]
+    Other,
+}
+
+/// The document's fields an update answer carries, read when a script left the document
+/// unchanged.
 #[derive(Deserialize)]
 struct UpdateAnswer {
-    result: String,
     get: Option<UpdatedSource>,
 }
 
@@ -414,9 +497,9 @@ struct UpdatedSource {
 }
 
 fn applied(reply: &Reply) -> Result<Applied, ApiError> {
-    match reply.parse::<UpdateAnswer>().map(|answer| answer.result) {
-        Some(result) if result == "noop" => Ok(Applied::Noop),
-        Some(result) if result == "updated" || result == "created" => Ok(Applied::Updated),
+    match reply.parse::<UpdateResult>().map(|answer| answer.result) {
+        Some(WriteResult::Noop) => Ok(Applied::Noop),
+        Some(WriteResult::Updated | WriteResult::Created) => Ok(Applied::Updated),
         _ => Err(unexpected(reply)),
     }
 }
@@ -477,12 +560,15 @@ mod tests {
         let refuse = |value: &Value| ApiError::new(ErrorType::Status, format!("from {value}"));
         let table = Table {
             field: "status",
-            rows: object(json!({"pending": {"status": "canceled", "at": "T1"}})),
+            rows: Rows(vec![(
+                "pending",
+                vec![("status", Field::Text("canceled")), ("at", Field::Text("T1"))],
+            )]),
             refuse: &refuse,
             stamp: Some(("at", "T1")),
         };
         let row = table.decide(&object(json!({"status": "pending"}))).unwrap();
-        assert_eq!(row.unwrap()["status"], "canceled");
+        assert_eq!(row_document(row.unwrap())["status"], "canceled");
         assert!(table
             .decide(&object(json!({"status": "canceled", "at": "T1"})))
             .unwrap()
@@ -496,15 +582,24 @@ mod tests {
 
     #[test]
     fn the_script_body_carries_the_table_as_parameters() {
-        let rows = object(json!({"pending": {"status": "in_progress"}}));
+        let rows = Rows(vec![(
+            "pending",
+            vec![
+                ("status", Field::Text("in_progress")),
+                ("cursor", Field::Json(json!({"a": [1]}))),
+            ],
+        )]);
         let body: Value = serde_json::from_slice(&script_body("status", &rows)).unwrap();
         assert_eq!(
             body,
             json!({"script": {"lang": "painless", "source": TABLE_SCRIPT,
-                              "params": {"field": "status", "rows": {"pending": {"status": "in_progress"}}}}})
+                              "params": {"field": "status", "rows": {"pending": {"status": "in_progress", "cursor": {"a": [1]}}}}}})
         );
-        let doc: Value = serde_json::from_slice(&partial_update(&rows)).unwrap();
-        assert_eq!(doc, json!({"doc": {"pending": {"status": "in_progress"}}}));
+        let doc: Value = serde_json::from_slice(&partial_update(&row_document(&rows.0[0].1))).unwrap();
+        assert_eq!(
+            doc,
+            json!({"doc": {"status": "in_progress", "cursor": {"a": [1]}}})
+        );
     }
 
     #[test]

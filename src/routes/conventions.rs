@@ -55,10 +55,8 @@ pub async fn conventions(
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let started = Instant::now();
     let method = req.method().clone();
-    let target = req
-        .uri()
-        .path_and_query()
-        .map_or_else(|| req.path().to_owned(), ToString::to_string);
+    // Shares the request's bytes; printed only if the request line is logged.
+    let uri = req.uri().clone();
     let pretty = wants_pretty(req.query_string());
     let opaque_id = req.headers().get(OPAQUE_ID).cloned();
     let checked = check_limits(&req).and_then(|()| match negotiate(req.headers()) {
@@ -90,12 +88,17 @@ pub async fn conventions(
     if let Some(metrics) = req.app_data::<web::Data<Metrics>>() {
         metrics.observe_request(route_name(&req), status, seconds);
     }
-    let latency_ms = seconds * 1000.0;
-    log::info!(
-        target: "connector_sync_proxy::request",
-        method = method.as_str(), path = target.as_str(), status = status, latency_ms = latency_ms;
-        "{method} {target} {status} {latency_ms:.3}ms"
-    );
+    if log::log_enabled!(target: "connector_sync_proxy::request", log::Level::Info) {
+        let target = uri
+            .path_and_query()
+            .map_or_else(|| uri.path(), |target| target.as_str());
+        let latency_ms = seconds * 1000.0;
+        log::info!(
+            target: "connector_sync_proxy::request",
+            method = method.as_str(), path = target, status = status, latency_ms = latency_ms;
+            "{method} {target} {status} {latency_ms:.3}ms"
+        );
+    }
     Ok(ServiceResponse::new(req, res))
 }
 
@@ -126,7 +129,11 @@ async fn finish(res: HttpResponse, media_type: MediaType, pretty: bool) -> HttpR
 }
 
 fn check_limits(req: &ServiceRequest) -> Result<(), ApiError> {
-    let line = req.method().as_str().len() + req.uri().to_string().len() + " HTTP/1.1".len() + 1;
+    let uri = req.uri();
+    let target = uri.path_and_query().map_or(0, |target| target.as_str().len())
+        + uri.scheme_str().map_or(0, |scheme| scheme.len() + 3)
+        + uri.authority().map_or(0, |authority| authority.as_str().len());
+    let line = req.method().as_str().len() + 1 + target + " HTTP/1.1".len();
     if line > MAX_INITIAL_LINE {
         return Err(ApiError::new(
             ErrorType::TooLongHttpLine,

@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 
 use crate::cluster::Forwarded;
 use crate::documents::layouts::Layout;
-use crate::documents::{page, page_bounds, with_id, Missing, Rule, Source, Store, Target};
+use crate::documents::{page, page_bounds, with_id, Field, Missing, Rule, Source, Store, Target};
 use crate::error::{ApiError, ErrorType};
 use crate::request::{parse_error, Fields, Params};
 use crate::time::{format_instant, parse_date, request_stamp};
@@ -206,11 +206,7 @@ impl SyncJobs {
             ]));
         }
         let refuse = |found: &Value| ERROR_TRANSITION.refusal(id, found);
-        let table = ERROR_TRANSITION.table(
-            |_| Map::from_iter([("error".to_owned(), Value::from(message))]),
-            &refuse,
-            None,
-        );
+        let table = ERROR_TRANSITION.table(|_| vec![("error", Field::Text(message))], &refuse, None);
         self.change(id, Rule::Table(table), forwarded).await
     }
 

@@ -5,7 +5,7 @@
 use serde_json::{json, Map, Value};
 
 use super::status::ConnectorSyncStatus;
-use crate::documents::{Source, Table};
+use crate::documents::{Field, Row, Rows, Source, Table};
 use crate::error::{ApiError, ErrorType};
 use crate::request::{BodyParser, Kind};
 
@@ -170,7 +170,7 @@ impl Transition {
     /// writes there, `fields(to)` beside the new status.
     pub fn table<'a>(
         &self,
-        fields: impl Fn(ConnectorSyncStatus) -> Map<String, Value>,
+        fields: impl Fn(ConnectorSyncStatus) -> Row<'a>,
         refuse: &'a (dyn Fn(&Value) -> ApiError + Sync),
         stamp: Option<(&'static str, &'a str)>,
     ) -> Table<'a> {
@@ -184,17 +184,18 @@ impl Transition {
 
     /// The rows of the table: each status the job may leave, mapped to the partial document
     /// written there.
-    pub fn rows(&self, fields: impl Fn(ConnectorSyncStatus) -> Map<String, Value>) -> Source {
-        ConnectorSyncStatus::ALL
-            .into_iter()
-            .filter_map(|from| {
-                let to = (self.row)(from)?;
-                let mut row = Map::with_capacity(4);
-                row.insert(STATUS.to_owned(), Value::from(to.as_str()));
-                row.extend(fields(to));
-                Some((from.as_str().to_owned(), Value::Object(row)))
-            })
-            .collect()
+    pub fn rows<'a>(&self, fields: impl Fn(ConnectorSyncStatus) -> Row<'a>) -> Rows<'a> {
+        Rows(
+            ConnectorSyncStatus::ALL
+                .into_iter()
+                .filter_map(|from| {
+                    let to = (self.row)(from)?;
+                    let mut row = vec![(STATUS, Field::Text(to.as_str()))];
+                    row.extend(fields(to));
+                    Some((from.as_str(), row))
+                })
+                .collect(),
+        )
     }
 
     /// The answer when the stored status has no row: Elasticsearch's `status_exception` for a
@@ -221,30 +222,28 @@ impl Transition {
 }
 
 /// The fields a cancel stamps: every timestamp is the request's own.
-pub fn cancel_fields(to: ConnectorSyncStatus, now: &str) -> Map<String, Value> {
-    let stamped: &[&str] = match to {
+pub fn cancel_fields(to: ConnectorSyncStatus, now: &str) -> Row<'_> {
+    let stamped: &[&'static str] = match to {
         ConnectorSyncStatus::Canceled => &[CANCELATION_REQUESTED_AT, CANCELED_AT, COMPLETED_AT],
         _ => &[CANCELATION_REQUESTED_AT],
     };
-    stamped
-        .iter()
-        .map(|field| ((*field).to_owned(), Value::from(now)))
-        .collect()
+    stamped.iter().map(|field| (*field, Field::Text(now))).collect()
 }
 
 /// The fields a claim writes beside the status: the worker, the start (also the last sign of
 /// life), and the connector's sync cursor, merged into the job's copy of the connector.
-pub fn claim_fields(
-    worker_hostname: &str,
-    now: &str,
+pub fn claim_fields<'a>(
+    worker_hostname: &'a str,
+    now: &'a str,
     sync_cursor: Option<&Map<String, Value>>,
-) -> Map<String, Value> {
-    let mut fields = Map::with_capacity(4);
-    fields.insert("worker_hostname".into(), worker_hostname.into());
-    fields.insert(STARTED_AT.into(), now.into());
-    fields.insert(LAST_SEEN.into(), now.into());
+) -> Row<'a> {
+    let mut fields = vec![
+        ("worker_hostname", Field::Text(worker_hostname)),
+        (STARTED_AT, Field::Text(now)),
+        (LAST_SEEN, Field::Text(now)),
+    ];
     if let Some(cursor) = sync_cursor {
-        fields.insert("connector".into(), json!({ "sync_cursor": cursor }));
+        fields.push(("connector", Field::Json(json!({ "sync_cursor": cursor }))));
     }
     fields
 }
@@ -346,7 +345,7 @@ mod tests {
         let refuse = |_: &Value| ApiError::new(ErrorType::Status, "no");
         let table = CANCEL.table(|to| cancel_fields(to, now), &refuse, None);
         assert_eq!(
-            Value::Object(table.rows),
+            serde_json::to_value(&table.rows).unwrap(),
             json!({
                 "pending": {"status": "canceled", "cancelation_requested_at": now, "canceled_at": now, "completed_at": now},
                 "in_progress": {"status": "canceling", "cancelation_requested_at": now},
