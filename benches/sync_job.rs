@@ -196,6 +196,9 @@ impl Op {
 enum Variant {
     Service,
     Direct,
+    /// `Direct`, held to the rate the service variant reached in the same group, so that the
+    /// node's CPU per request is compared at the same load.
+    DirectPaced,
     TwoStep,
     Baseline,
     ServiceNotFound,
@@ -203,9 +206,10 @@ enum Variant {
 }
 
 impl Variant {
-    const ALL: [Self; 6] = [
+    const ALL: [Self; 7] = [
         Self::Service,
         Self::Direct,
+        Self::DirectPaced,
         Self::TwoStep,
         Self::Baseline,
         Self::ServiceNotFound,
@@ -216,6 +220,7 @@ impl Variant {
         match self {
             Self::Service => "(a) service",
             Self::Direct => "(b) same request to node",
+            Self::DirectPaced => "(b′) same request to node, at (a)'s rate",
             Self::TwoStep => "(c) two-step to node",
             Self::Baseline => "(a0) service, baseline build",
             Self::ServiceNotFound => "service 404",
@@ -224,14 +229,14 @@ impl Variant {
     }
 
     fn through_service(self) -> bool {
-        !matches!(self, Self::Direct | Self::TwoStep)
+        !matches!(self, Self::Direct | Self::DirectPaced | Self::TwoStep)
     }
 
     /// Whether each request changes a fresh job from the pool.
     fn takes_job(self) -> bool {
         matches!(
             self,
-            Self::Service | Self::Direct | Self::TwoStep | Self::Baseline
+            Self::Service | Self::Direct | Self::DirectPaced | Self::TwoStep | Self::Baseline
         )
     }
 
@@ -348,7 +353,7 @@ impl Services {
     /// The service a variant talks to, if any.
     fn of(&self, variant: Variant) -> Option<&Service> {
         match variant {
-            Variant::Direct | Variant::TwoStep => None,
+            Variant::Direct | Variant::DirectPaced | Variant::TwoStep => None,
             Variant::Baseline => self.baseline.as_ref(),
             _ => Some(&self.current),
         }
@@ -360,6 +365,8 @@ impl Services {
             .into_iter()
             .filter(|&variant| match variant {
                 Variant::Baseline => self.baseline.is_some(),
+                // Matching loads only matter where the machine, not the node, sets the pace.
+                Variant::DirectPaced => self.refresh == "false",
                 Variant::TwoStep => op == Op::Cancel,
                 Variant::ServiceNotFound | Variant::ServiceInvalid => {
                     op == Op::Cancel && self.refresh == "true"
@@ -557,7 +564,7 @@ impl Target<'_> {
                 let n = self.counter.fetch_add(1, Ordering::Relaxed) % CANCELED_JOBS;
                 self.through_service(&canceled_id(self.run, n), 400).await
             }
-            Variant::Direct => {
+            Variant::Direct | Variant::DirectPaced => {
                 let id = self.pool.id(self.pool.take()?);
                 self.direct(&id).await
             }
@@ -805,13 +812,30 @@ impl Cell {
 /// Runs `concurrency` workers, each sending one request after the other until `duration` is up,
 /// and adds what they measured to `cell`.
 /// Returns the rate of the round in requests per second.
-async fn round(target: &Target<'_>, concurrency: usize, duration: Duration, cell: &mut Cell) -> f64 {
+/// With `pace` (requests per second), the workers together send no faster than that: worker
+/// `w` sends its `k`th request no earlier than `(w + k * concurrency) / pace` after the start.
+async fn round(
+    target: &Target<'_>,
+    concurrency: usize,
+    duration: Duration,
+    pace: Option<f64>,
+    cell: &mut Cell,
+) -> f64 {
     let started = Instant::now();
     let deadline = started + duration;
-    let workers = (0..concurrency).map(|_| async {
+    let workers = (0..concurrency).map(|worker| async move {
         let mut latency = Histogram::<u64>::new(3).expect("3 significant figures is valid");
         let mut errors = Vec::new();
+        let mut sent_so_far = 0u64;
         while Instant::now() < deadline {
+            if let Some(rate) = pace {
+                let slot = (worker as f64 + sent_so_far as f64 * concurrency as f64) / rate;
+                tokio::time::sleep_until((started + Duration::from_secs_f64(slot)).into()).await;
+                if Instant::now() >= deadline {
+                    break;
+                }
+            }
+            sent_so_far += 1;
             let sent = Instant::now();
             match target.request().await {
                 None => break,
@@ -954,7 +978,7 @@ async fn measure(
                 pool.refill(node, stock(max_rate, &variants, config.warmup))
                     .await?;
                 for &variant in &variants {
-                    round(&make(variant), 16, config.warmup, &mut Cell::new()).await;
+                    round(&make(variant), 16, config.warmup, None, &mut Cell::new()).await;
                 }
             }
             for &concurrency in &config.concurrencies {
@@ -965,10 +989,18 @@ async fn measure(
                     // Each round starts with the next variant, so none is always first after
                     // seeding.
                     for k in 0..cells.len() {
+                        let service_rate = cells
+                            .iter()
+                            .find(|(variant, cell)| *variant == Variant::Service && cell.requests > 0)
+                            .map(|(_, cell)| cell.throughput());
                         let (variant, cell) = &mut cells[(r + k) % variants.len()];
+                        let pace = match variant {
+                            Variant::DirectPaced => service_rate,
+                            _ => None,
+                        };
                         let service = services.of(*variant);
                         let before = Cpu::sample(service, config.node_pid);
-                        let rate = round(&make(*variant), concurrency, config.round, cell).await;
+                        let rate = round(&make(*variant), concurrency, config.round, pace, cell).await;
                         cell.cpu.add(Cpu::sample(service, config.node_pid).since(before));
                         max_rate = max_rate.max(rate * 1.5);
                     }
@@ -1101,8 +1133,8 @@ fn report(
         text,
         "\n## Ratios\n\n(a) through the service against (b) the same request sent straight to the node, and for \
          cancel against (c) Elasticsearch's two-step cancel.\n\n\
-         | refresh | operation | conc. | a/b req/s | a/b p50 | a − b p50 ms | a/c req/s | a/c p50 |\n\
-         |---|---|---:|---:|---:|---:|---:|---:|"
+         | refresh | operation | conc. | a/b req/s | a/b p50 | a − b p50 ms | a/c req/s | a/c p50 | node CPU/req a/b′ (same load) |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---:|"
     );
     for group in groups {
         let (Some(a), Some(b)) = (group.cell(Variant::Service), group.cell(Variant::Direct)) else {
@@ -1115,9 +1147,18 @@ fn report(
             ),
             None => ("—".to_owned(), "—".to_owned()),
         };
+        let node_at_same_load = match group.cell(Variant::DirectPaced) {
+            Some(paced) => format!(
+                "{:.3} ({:.0} vs {:.0} req/s)",
+                a.micros(a.cpu.node) / paced.micros(paced.cpu.node),
+                a.throughput(),
+                paced.throughput()
+            ),
+            None => "—".to_owned(),
+        };
         let _ = writeln!(
             text,
-            "| {} | {} | {} | {:.3} | {:.3} | {:+.3} | {against_c_rate} | {against_c_p50} |",
+            "| {} | {} | {} | {:.3} | {:.3} | {:+.3} | {against_c_rate} | {against_c_p50} | {node_at_same_load} |",
             group.refresh,
             group.op.name(),
             group.concurrency,
