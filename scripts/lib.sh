@@ -238,10 +238,13 @@ wait_node() {
 }
 
 # Stops the node in directory $1 (SIGTERM, then SIGKILL after 30 s) and waits until it is gone.
+# A node a test paused (SIGSTOP) is resumed first, or it would never act on the SIGTERM.
 stop_node_in() {
   local pid
   pid=$(node_pid "$1") || return 0
   kill "$pid"
+  kill -CONT "$pid" 2>/dev/null || true
   for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.5; done
   kill -9 "$pid" 2>/dev/null || true
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
 }

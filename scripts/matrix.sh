@@ -17,6 +17,12 @@ versions=("$@")
 
 results=()
 port=9203
+# The Elasticsearch node of the version under test is this script's own: stop it however the
+# run ends (the caller's trap knows only the default node).
+stop_version_node() {
+  if [ -n "${CSP_ES_VERSION:-}" ]; then "$here/node.sh" stop elasticsearch || true; fi
+}
+trap stop_version_node EXIT
 for version in "${versions[@]}"; do
   started=$(date +%s)
   export CSP_ES_VERSION="$version" CSP_ES_PORT=$port

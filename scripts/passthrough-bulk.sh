@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The pass-through bulk at full size: CSP_PASSTHROUGH_BULK_REQUESTS (default 3) _bulk requests of
 # CSP_PASSTHROUGH_BULK_MIB MiB each (default 2000, near the 2 GiB Elasticsearch takes in one
-# request; the suite sends one of 256), generated as a stream, one after the other through the
+# request; the suite sends eight of 32), generated as a stream, one after the other through the
 # release binary to the Elasticsearch node of scripts/node.sh; prints the time, the rate and the
 # service's resident memory (idle, highest sampled, peak).
 set -euo pipefail

@@ -883,9 +883,13 @@ fn sample_rss(pid: u32, stop: std::sync::Arc<std::sync::atomic::AtomicBool>) -> 
     })
 }
 
-/// The bulk size: CSP_PASSTHROUGH_BULK_MIB per request, 256 unless set, and
-/// CSP_PASSTHROUGH_BULK_REQUESTS requests one after the other, 1 unless set
+/// The bulk size: CSP_PASSTHROUGH_BULK_MIB per request, 32 unless set, and
+/// CSP_PASSTHROUGH_BULK_REQUESTS requests one after the other, 8 unless set
 /// (scripts/passthrough-bulk.sh sends 3 of 2000 MiB: Elasticsearch takes at most 2 GiB in one).
+/// Elasticsearch 8.x holds a whole bulk request before it indexes it and its in-flight breaker
+/// counts twice the body, so one 256 MiB request trips the breaker of a 512 MiB heap node that
+/// already holds the suite's other indices; 32 MiB requests stay clear of it and still show
+/// buffering, which would raise the service's memory by a whole request.
 fn bulk_size() -> (u64, u64) {
     let var = |name: &str, default: u64| {
         std::env::var(name)
@@ -894,8 +898,8 @@ fn bulk_size() -> (u64, u64) {
             .unwrap_or(default)
     };
     (
-        var("CSP_PASSTHROUGH_BULK_MIB", 256),
-        var("CSP_PASSTHROUGH_BULK_REQUESTS", 1).max(1),
+        var("CSP_PASSTHROUGH_BULK_MIB", 32),
+        var("CSP_PASSTHROUGH_BULK_REQUESTS", 8).max(1),
     )
 }
 
@@ -936,7 +940,7 @@ async fn a_large_bulk_streams_through_with_the_services_memory_flat() {
         assert_eq!(
             status, 200,
             "request {request}: {text} (the node must take {mib} MiB in one request: scripts/node.sh \
-             starts it with http.max_content_length raised)"
+             starts it with http.max_content_length raised; a 429 means its heap is too small)"
         );
         assert_eq!(
             serde_json::from_str::<Value>(&text).unwrap()["errors"],
@@ -962,8 +966,10 @@ async fn a_large_bulk_streams_through_with_the_services_memory_flat() {
         docs * requests,
         took.as_secs_f64()
     );
+    // Buffering would hold a whole request: growth must stay under half of one (and 32 MiB).
+    let allowed = (mib * 1024 / 2).min(32 * 1024);
     assert!(
-        peak < 64 * 1024 && highest.saturating_sub(idle) < 32 * 1024,
+        peak < 64 * 1024 && highest.saturating_sub(idle) < allowed,
         "the service's memory grew with the request: {idle} KiB idle, {highest} KiB sampled, peak {peak} KiB"
     );
     node.call(Method::DELETE, &format!("/{index}"), None).await;
