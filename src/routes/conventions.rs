@@ -184,12 +184,104 @@ async fn prettify(body: BoxBody) -> BoxBody {
         return BoxBody::new(());
     };
     match serde_json::from_slice::<serde_json::Value>(&bytes) {
-        Ok(value) => {
-            let mut text = serde_json::to_vec_pretty(&value).unwrap_or_else(|_| bytes.to_vec());
-            text.push(b'\n');
-            BoxBody::new(text)
-        }
+        Ok(value) => BoxBody::new(pretty_json(&value).unwrap_or_else(|| bytes.to_vec())),
         Err(_) => BoxBody::new(bytes),
+    }
+}
+
+/// `value` laid out as Elasticsearch lays out `?pretty` answers: two spaces of indent per level,
+/// `"name" : value`, empty arrays and objects as `[ ]` and `{ }`, and a final newline.
+fn pretty_json(value: &serde_json::Value) -> Option<Vec<u8>> {
+    use serde::Serialize;
+    let mut text = Vec::new();
+    let mut out = serde_json::Serializer::with_formatter(&mut text, ElasticsearchPretty::default());
+    value.serialize(&mut out).ok()?;
+    text.push(b'\n');
+    Some(text)
+}
+
+/// The layout of Elasticsearch's pretty printer, as a serde_json formatter.
+#[derive(Default)]
+struct ElasticsearchPretty {
+    depth: usize,
+    has_value: bool,
+}
+
+impl ElasticsearchPretty {
+    fn open<W: ?Sized + std::io::Write>(&mut self, out: &mut W, bracket: &[u8]) -> std::io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        out.write_all(bracket)
+    }
+
+    fn close<W: ?Sized + std::io::Write>(&mut self, out: &mut W, bracket: &[u8]) -> std::io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            self.line(out)?;
+        } else {
+            out.write_all(b" ")?;
+        }
+        out.write_all(bracket)
+    }
+
+    fn item<W: ?Sized + std::io::Write>(&mut self, out: &mut W, first: bool) -> std::io::Result<()> {
+        if !first {
+            out.write_all(b",")?;
+        }
+        self.line(out)
+    }
+
+    fn line<W: ?Sized + std::io::Write>(&self, out: &mut W) -> std::io::Result<()> {
+        out.write_all(b"\n")?;
+        (0..self.depth).try_for_each(|_| out.write_all(b"  "))
+    }
+}
+
+impl serde_json::ser::Formatter for ElasticsearchPretty {
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, out: &mut W) -> std::io::Result<()> {
+        self.open(out, b"[")
+    }
+
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, out: &mut W) -> std::io::Result<()> {
+        self.close(out, b"]")
+    }
+
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        out: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.item(out, first)
+    }
+
+    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, _: &mut W) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, out: &mut W) -> std::io::Result<()> {
+        self.open(out, b"{")
+    }
+
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, out: &mut W) -> std::io::Result<()> {
+        self.close(out, b"}")
+    }
+
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        out: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.item(out, first)
+    }
+
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, out: &mut W) -> std::io::Result<()> {
+        out.write_all(b" : ")
+    }
+
+    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, _: &mut W) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
     }
 }
 
@@ -257,6 +349,18 @@ mod tests {
         assert_eq!(accept("application/json").unwrap(), MediaType::Json);
         assert_eq!(accept("*/*").unwrap(), MediaType::Json);
         assert!(accept("application/vnd.elasticsearch+json; compatible-with=7").is_err());
+    }
+
+    #[test]
+    fn pretty_answers_are_laid_out_as_elasticsearch_lays_them_out() {
+        let value =
+            serde_json::json!({"count": 1, "results": [{"id": "a", "tags": [], "meta": {}}], "empty": {}});
+        let text = String::from_utf8(pretty_json(&value).unwrap()).unwrap();
+        assert_eq!(
+            text,
+            "{\n  \"count\" : 1,\n  \"results\" : [\n    {\n      \"id\" : \"a\",\n      \"tags\" : [ ],\n      \
+             \"meta\" : { }\n    }\n  ],\n  \"empty\" : { }\n}\n"
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::helpers::{es_error, job, raw_request, spawn_app, spawn_app_with, unique_id, ELASTICSEARCH};
+use crate::helpers::{self, es_error, job, raw_request, spawn_app, spawn_app_with, unique_id, ELASTICSEARCH};
 
 fn assert_elasticsearch_headers(response: &reqwest::Response, what: &str) {
     assert_eq!(response.headers()["x-elastic-product"], "Elasticsearch", "{what}");
@@ -227,6 +227,52 @@ async fn pretty_and_global_parameters_are_accepted() {
     assert_eq!(response.status(), 200);
     assert_eq!(
         response.text().await.unwrap(),
-        "{\n  \"result\": \"updated\"\n}\n"
+        "{\n  \"result\" : \"updated\"\n}\n"
     );
+}
+
+#[tokio::test]
+async fn a_pretty_answer_is_byte_for_byte_the_nodes_own_pretty_rendering() {
+    let app = spawn_app(ELASTICSEARCH).await;
+    let id = unique_id("pretty-job");
+    // Nested objects, arrays, empty ones, nulls and numbers: every shape the printer lays out.
+    let mut stored = job("in_progress");
+    stored["metadata"] = serde_json::json!({"empty": {}, "list": [], "nested": [1, {"n": null}]});
+    app.node.seed(&id, stored).await;
+    let path = format!("/_connector/_sync_job/{}", helpers::encode(&id));
+    let ours = |query: &'static str| {
+        let request = app.http.get(format!("{}{path}{query}", app.address));
+        async move { request.send().await.unwrap().text().await.unwrap() }
+    };
+    let (compact, pretty) = (ours("").await, ours("?pretty").await);
+
+    // The node renders the same answer, stored as a document of an unmapped index.
+    let scratch = unique_id("pretty-check");
+    let node = &app.node;
+    node.call(
+        reqwest::Method::PUT,
+        &format!("/{scratch}"),
+        Some(&serde_json::json!({"mappings": {"enabled": false}})),
+    )
+    .await;
+    let answer: Value = serde_json::from_str(&compact).unwrap();
+    node.call(
+        reqwest::Method::PUT,
+        &format!("/{scratch}/_doc/1?refresh=true"),
+        Some(&answer),
+    )
+    .await;
+    let theirs = node
+        .http
+        .get(format!("{}/{scratch}/_source/1?pretty", node.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    node.call(reqwest::Method::DELETE, &format!("/{scratch}"), None)
+        .await;
+    assert!(theirs.contains("[ ]") && theirs.contains("{ }"), "{theirs}");
+    assert_eq!(pretty, theirs);
 }
