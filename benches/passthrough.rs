@@ -17,12 +17,14 @@
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use actix_web::web::Bytes;
 use hdrhistogram::Histogram;
 use serde_json::json;
+use support::{cpu_model, memory_kb, Cell, Cpu, Service};
+
+mod support;
 
 const SERVICE_BIN: &str = env!("CARGO_BIN_EXE_connector-sync-proxy");
 const GET_DOCS: u64 = 1000;
@@ -97,60 +99,6 @@ impl Config {
 }
 
 /// The service in a child process, in front of the node; killed when dropped.
-struct Service {
-    child: Child,
-    url: String,
-    idle_rss: Option<u64>,
-}
-
-impl Service {
-    fn start(config: &Config, log: PathBuf) -> anyhow::Result<Self> {
-        let filter = format!("{},connector_sync_proxy::startup=info", config.service_log);
-        let child = Command::new(&config.service_bin)
-            .args(["--listen", "127.0.0.1:0", "--es-url", &config.node_url])
-            .env("RUST_LOG", filter)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log)?)
-            .spawn()
-            .map_err(|err| anyhow::anyhow!("cannot start {}: {err}", config.service_bin.display()))?;
-        let mut service = Self {
-            child,
-            url: String::new(),
-            idle_rss: None,
-        };
-        let started = Instant::now();
-        loop {
-            let text = std::fs::read_to_string(&log).unwrap_or_default();
-            if let Some(address) = text
-                .split("listening on http://")
-                .nth(1)
-                .and_then(|rest| rest.split(',').next())
-            {
-                service.url = format!("http://{address}");
-                std::thread::sleep(Duration::from_millis(200));
-                service.idle_rss = memory_kb(service.child.id(), "VmRSS");
-                return Ok(service);
-            }
-            if let Some(status) = service.child.try_wait()? {
-                anyhow::bail!("the service exited ({status}): {text}");
-            }
-            anyhow::ensure!(
-                started.elapsed() < Duration::from_secs(20),
-                "the service did not start: {text}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Get,
@@ -169,81 +117,6 @@ impl Route {
             Self::Service => "through the service",
             Self::Node => "straight to the node",
         }
-    }
-}
-
-/// CPU seconds of the service, the node and this load generator.
-#[derive(Clone, Copy, Default)]
-struct Cpu {
-    service: f64,
-    node: f64,
-    load: f64,
-}
-
-impl Cpu {
-    fn sample(service: &Service, node_pid: Option<u32>) -> Self {
-        Self {
-            service: cpu_seconds(&service.child.id().to_string()).unwrap_or(0.0),
-            node: node_pid
-                .and_then(|pid| cpu_seconds(&pid.to_string()))
-                .unwrap_or(0.0),
-            load: cpu_seconds("self").unwrap_or(0.0),
-        }
-    }
-
-    fn since(self, before: Self) -> Self {
-        Self {
-            service: self.service - before.service,
-            node: self.node - before.node,
-            load: self.load - before.load,
-        }
-    }
-
-    fn add(&mut self, other: Self) {
-        self.service += other.service;
-        self.node += other.node;
-        self.load += other.load;
-    }
-}
-
-/// One route in one group, summed over its rounds.
-struct Cell {
-    latency: Histogram<u64>,
-    requests: u64,
-    bytes: u64,
-    elapsed: Duration,
-    errors: u64,
-    first_error: Option<String>,
-    cpu: Cpu,
-}
-
-impl Cell {
-    fn new() -> Self {
-        Self {
-            latency: Histogram::new(3).expect("3 significant figures is valid"),
-            requests: 0,
-            bytes: 0,
-            elapsed: Duration::ZERO,
-            errors: 0,
-            first_error: None,
-            cpu: Cpu::default(),
-        }
-    }
-
-    fn per_second(&self) -> f64 {
-        self.requests as f64 / self.elapsed.as_secs_f64().max(1e-9)
-    }
-
-    fn mib(&self) -> f64 {
-        self.bytes as f64 / 1024.0 / 1024.0
-    }
-
-    fn mib_per_second(&self) -> f64 {
-        self.mib() / self.elapsed.as_secs_f64().max(1e-9)
-    }
-
-    fn ms(&self, quantile: f64) -> f64 {
-        self.latency.value_at_quantile(quantile) as f64 / 1000.0
     }
 }
 
@@ -339,7 +212,14 @@ async fn run(config: Config) -> anyhow::Result<()> {
             .build()
     };
     let admin = http()?;
-    let service = Service::start(&config, out_dir.join("passthrough-service.log"))?;
+    let service = Service::start(
+        &config.service_bin,
+        &config.node_url,
+        &[],
+        &config.service_log,
+        "service".to_owned(),
+        &out_dir.join("passthrough-service.log"),
+    )?;
     let index = format!("pt-bench-{}", std::process::id());
     let layout = json!({
         "settings": {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "-1"},
@@ -401,16 +281,16 @@ async fn run(config: Config) -> anyhow::Result<()> {
         for r in 0..config.rounds as usize {
             for i in 0..2 {
                 let which = (i + r) % 2;
-                let before = Cpu::sample(&service, config.node_pid);
+                let before = Cpu::sample(Some(&service), config.node_pid);
                 round(&loads[which], kind, concurrency, duration, &mut cells[which].1).await;
-                let cpu = Cpu::sample(&service, config.node_pid).since(before);
+                let cpu = Cpu::sample(Some(&service), config.node_pid).since(before);
                 cells[which].1.cpu.add(cpu);
             }
         }
         eprintln!(
             "{kind:?} x{concurrency}: service {:.0}/s, node {:.0}/s",
-            cells[0].1.per_second(),
-            cells[1].1.per_second()
+            cells[0].1.throughput(),
+            cells[1].1.throughput()
         );
         groups.push(Group {
             kind,
@@ -419,8 +299,8 @@ async fn run(config: Config) -> anyhow::Result<()> {
         });
     }
     let measured = started.elapsed();
-    let peak = memory_kb(service.child.id(), "VmHWM");
-    let last = memory_kb(service.child.id(), "VmRSS");
+    let peak = memory_kb(service.pid(), "VmHWM");
+    let last = memory_kb(service.pid(), "VmRSS");
     let _ = admin.delete(format!("{}/{index}", config.node_url)).send().await;
 
     let report = report(&config, &groups, &service, last, peak, measured);
@@ -480,7 +360,7 @@ fn report(
                 "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} |",
                 group.concurrency,
                 route.label(),
-                cell.per_second(),
+                cell.throughput(),
                 cell.ms(0.5),
                 cell.ms(0.9),
                 cell.ms(0.99),
@@ -499,7 +379,7 @@ fn report(
             out,
             "| {} | {:.3} | {:+.2} |",
             group.concurrency,
-            through.per_second() / straight.per_second().max(1e-9),
+            through.throughput() / straight.throughput().max(1e-9),
             through.ms(0.5) - straight.ms(0.5)
         );
     }
@@ -571,16 +451,7 @@ fn report(
 }
 
 fn machine() -> String {
-    let model = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines().find_map(|line| {
-                line.strip_prefix("model name")?
-                    .split_once(':')
-                    .map(|(_, m)| m.trim().to_owned())
-            })
-        })
-        .unwrap_or_else(|| "unknown CPU".to_owned());
+    let model = cpu_model();
     let cpus = std::thread::available_parallelism().map_or(0, usize::from);
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let load: Vec<&str> = load.split_whitespace().take(3).collect();
@@ -588,39 +459,4 @@ fn machine() -> String {
         "Machine: {cpus} CPUs ({model}); load average at the end {}.",
         load.join(" ")
     )
-}
-
-/// CPU time (user + system) of a process, from /proc/PID/stat. (benches/cancel.rs reads it the
-/// same way.)
-fn cpu_seconds(pid: &str) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-    Some(ticks as f64 / clock_ticks())
-}
-
-fn clock_ticks() -> f64 {
-    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
-    *TICKS.get_or_init(|| {
-        Command::new("getconf")
-            .arg("CLK_TCK")
-            .output()
-            .ok()
-            .and_then(|out| String::from_utf8(out.stdout).ok())
-            .and_then(|text| text.trim().parse().ok())
-            .unwrap_or(100.0)
-    })
-}
-
-/// A field of /proc/PID/status in KiB (VmRSS, VmHWM).
-fn memory_kb(pid: u32, field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()
 }

@@ -22,7 +22,6 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -37,6 +36,9 @@ use connector_sync_proxy::time::request_stamp;
 use hdrhistogram::Histogram;
 use serde_json::Map;
 use serde_json::{json, Value};
+use support::{clock_ticks, cpu_model, memory_kb, memory_total_mib, Cell, Cpu, Service};
+
+mod support;
 
 const INDEX: &str = ".elastic-connectors-sync-jobs";
 const SERVICE_BIN: &str = env!("CARGO_BIN_EXE_connector-sync-proxy");
@@ -245,75 +247,6 @@ impl Variant {
     }
 }
 
-/// The service in a child process; killed when dropped.
-struct Service {
-    child: Child,
-    url: String,
-    name: String,
-    /// Resident memory right after start, in kB.
-    idle_rss: Option<u64>,
-}
-
-impl Service {
-    fn start(
-        config: &Config,
-        bin: &Path,
-        args: &[String],
-        log_level: &str,
-        name: String,
-        refresh: &'static str,
-        log_dir: &Path,
-    ) -> anyhow::Result<Self> {
-        let log_path = log_dir.join(format!("{}.log", name.replace([' ', '='], "-")));
-        let log = std::fs::File::create(&log_path)?;
-        // The startup line carries the port; `startup=info` keeps it whatever the level asked for.
-        let filter = format!("{log_level},connector_sync_proxy::startup=info");
-        let child = Command::new(bin)
-            .args(["--listen", "127.0.0.1:0", "--es-url", &config.node_url])
-            .args(["--update-strategy", "script", "--refresh", refresh])
-            .args(args)
-            .env("RUST_LOG", filter)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .map_err(|err| anyhow::anyhow!("cannot start {}: {err}", bin.display()))?;
-        let mut service = Self {
-            child,
-            url: String::new(),
-            name,
-            idle_rss: None,
-        };
-        let started = Instant::now();
-        loop {
-            let text = std::fs::read_to_string(&log_path).unwrap_or_default();
-            if let Some(address) = text
-                .split("listening on http://")
-                .nth(1)
-                .and_then(|rest| rest.split(',').next())
-            {
-                service.url = format!("http://{address}");
-                // Let it settle before reading what it holds at rest.
-                std::thread::sleep(Duration::from_millis(200));
-                service.idle_rss = memory_kb(service.pid(), "VmRSS");
-                return Ok(service);
-            }
-            if let Some(status) = service.child.try_wait()? {
-                anyhow::bail!("the service exited ({status}): {text}");
-            }
-            anyhow::ensure!(
-                started.elapsed() < Duration::from_secs(20),
-                "the service did not start: {text}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-}
-
 /// The service processes in front of the node for one refresh setting.
 struct Services {
     refresh: &'static str,
@@ -324,26 +257,31 @@ struct Services {
 impl Services {
     fn start(config: &Config, refresh: &'static str, log_dir: &Path) -> anyhow::Result<Self> {
         let name = |build: &str| format!("{build} refresh={refresh}");
+        let start = |bin: &Path, args: &[String], log_level: &str, name: String| {
+            let log = log_dir.join(format!("{}.log", name.replace([' ', '='], "-")));
+            let mut all = vec![
+                "--update-strategy".to_owned(),
+                "script".to_owned(),
+                "--refresh".to_owned(),
+            ];
+            all.push(refresh.to_owned());
+            all.extend_from_slice(args);
+            Service::start(bin, &config.node_url, &all, log_level, name, &log)
+        };
         Ok(Self {
             refresh,
-            current: Service::start(
-                config,
+            current: start(
                 &config.service_bin,
                 &config.service_args,
                 &config.service_log,
                 name("service"),
-                refresh,
-                log_dir,
             )?,
             baseline: match &config.baseline_bin {
-                Some(bin) => Some(Service::start(
-                    config,
+                Some(bin) => Some(start(
                     bin,
                     &config.baseline_args,
                     &config.baseline_log,
                     name("baseline"),
-                    refresh,
-                    log_dir,
                 )?),
                 None => None,
             },
@@ -374,13 +312,6 @@ impl Services {
                 _ => true,
             })
             .collect()
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -692,121 +623,12 @@ async fn expect(response: reqwest::Response, status: u16, contains: Option<&str>
     }
 }
 
-/// CPU time (user + system) of a process, from /proc/PID/stat.
-fn cpu_seconds(pid: &str) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-    Some(ticks as f64 / clock_ticks())
-}
-
-fn clock_ticks() -> f64 {
-    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
-    *TICKS.get_or_init(|| {
-        Command::new("getconf")
-            .arg("CLK_TCK")
-            .output()
-            .ok()
-            .and_then(|out| String::from_utf8(out.stdout).ok())
-            .and_then(|text| text.trim().parse().ok())
-            .unwrap_or(100.0)
-    })
-}
-
-/// A field of /proc/PID/status in kB (VmRSS, VmHWM).
-fn memory_kb(pid: u32, field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()
-}
-
 /// Resident memory of a service process in kB: after start, at the end, and its peak.
 struct Memory {
     name: String,
     idle: Option<u64>,
     last: Option<u64>,
     peak: Option<u64>,
-}
-
-/// CPU seconds so far of the processes whose cost is reported: the service in front of the
-/// group's node, the node, and this load generator.
-#[derive(Clone, Copy, Default)]
-struct Cpu {
-    service: f64,
-    node: f64,
-    load: f64,
-}
-
-impl Cpu {
-    fn sample(service: Option<&Service>, node_pid: Option<u32>) -> Self {
-        Self {
-            service: service
-                .and_then(|service| cpu_seconds(&service.pid().to_string()))
-                .unwrap_or(0.0),
-            node: node_pid
-                .and_then(|pid| cpu_seconds(&pid.to_string()))
-                .unwrap_or(0.0),
-            load: cpu_seconds("self").unwrap_or(0.0),
-        }
-    }
-
-    fn since(self, before: Self) -> Self {
-        Self {
-            service: self.service - before.service,
-            node: self.node - before.node,
-            load: self.load - before.load,
-        }
-    }
-
-    fn add(&mut self, other: Self) {
-        self.service += other.service;
-        self.node += other.node;
-        self.load += other.load;
-    }
-}
-
-/// One variant in one (refresh, concurrency) group, summed over its rounds.
-struct Cell {
-    latency: Histogram<u64>,
-    requests: u64,
-    elapsed: Duration,
-    errors: u64,
-    first_error: Option<String>,
-    cpu: Cpu,
-}
-
-impl Cell {
-    fn new() -> Self {
-        Self {
-            latency: Histogram::new(3).expect("3 significant figures is valid"),
-            requests: 0,
-            elapsed: Duration::ZERO,
-            errors: 0,
-            first_error: None,
-            cpu: Cpu::default(),
-        }
-    }
-
-    fn throughput(&self) -> f64 {
-        self.requests as f64 / self.elapsed.as_secs_f64().max(1e-9)
-    }
-
-    /// Latency quantile in milliseconds.
-    fn ms(&self, quantile: f64) -> f64 {
-        self.latency.value_at_quantile(quantile) as f64 / 1000.0
-    }
-
-    /// CPU microseconds per request.
-    fn micros(&self, seconds: f64) -> f64 {
-        seconds * 1e6 / (self.requests.max(1) as f64)
-    }
 }
 
 /// Runs `concurrency` workers, each sending one request after the other until `duration` is up,
@@ -1269,28 +1091,4 @@ fn report(
         let _ = writeln!(text, "\n## Unexpected answers\n\n{}", errors.join("\n"));
     }
     text
-}
-
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines().find_map(|line| {
-                line.strip_prefix("model name")?
-                    .split_once(':')
-                    .map(|(_, m)| m.trim().to_owned())
-            })
-        })
-        .unwrap_or_else(|| "unknown CPU".to_owned())
-}
-
-fn memory_total_mib() -> u64 {
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find_map(|line| line.strip_prefix("MemTotal:"))
-                .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        })
-        .map_or(0, |kb| kb / 1024)
 }

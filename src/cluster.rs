@@ -276,24 +276,29 @@ impl Cluster {
             }
             failures.push(node.shown.as_str());
         }
-        failures.dedup();
-        if any_reached {
-            Err(ApiError::new(
-                ErrorType::UpstreamError,
-                format!(
-                    "the Elasticsearch cluster's answers were lost [{}]",
-                    failures.join(", ")
-                ),
-            ))
-        } else {
-            Err(ApiError::new(
-                ErrorType::UpstreamUnavailable,
-                format!(
-                    "the Elasticsearch cluster is unavailable: no node could be reached [{}]",
-                    failures.join(", ")
-                ),
-            ))
-        }
+        Err(no_node_answered(failures, any_reached))
+    }
+}
+
+/// The error once every node was tried and none gave an answer: lost answers when a request
+/// reached some node, the cluster unavailable when none could be reached. `failures` names the
+/// nodes in the order they were tried.
+pub(crate) fn no_node_answered<S: AsRef<str> + PartialEq>(
+    mut failures: Vec<S>,
+    any_reached: bool,
+) -> ApiError {
+    failures.dedup();
+    let nodes = failures.iter().map(AsRef::as_ref).collect::<Vec<_>>().join(", ");
+    if any_reached {
+        ApiError::new(
+            ErrorType::UpstreamError,
+            format!("the Elasticsearch cluster's answers were lost [{nodes}]"),
+        )
+    } else {
+        ApiError::new(
+            ErrorType::UpstreamUnavailable,
+            format!("the Elasticsearch cluster is unavailable: no node could be reached [{nodes}]"),
+        )
     }
 }
 
@@ -378,7 +383,7 @@ fn is_connect_error(err: &elasticsearch::Error) -> bool {
 }
 
 /// The error and its causes on one line, for the log.
-fn error_chain(err: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
     while let Some(cause) = source {

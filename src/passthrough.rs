@@ -23,6 +23,7 @@ use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
 use reqwest::Method;
 use tokio::sync::mpsc;
 
+use crate::cluster::{error_chain, no_node_answered};
 use crate::config::{Secret, ServiceCredentials, Settings, TlsVerification};
 use crate::error::{ApiError, ErrorType};
 use crate::metrics::Metrics;
@@ -301,24 +302,7 @@ impl Passthrough {
                 ),
             ));
         }
-        failures.dedup();
-        if any_reached {
-            Err(ApiError::new(
-                ErrorType::UpstreamError,
-                format!(
-                    "the Elasticsearch cluster's answers were lost [{}]",
-                    failures.join(", ")
-                ),
-            ))
-        } else {
-            Err(ApiError::new(
-                ErrorType::UpstreamUnavailable,
-                format!(
-                    "the Elasticsearch cluster is unavailable: no node could be reached [{}]",
-                    failures.join(", ")
-                ),
-            ))
-        }
+        Err(no_node_answered(failures, any_reached))
     }
 }
 
@@ -454,18 +438,6 @@ impl Stream for AttemptBody {
             Poll::Pending => Poll::Pending,
         }
     }
-}
-
-/// The error and its causes on one line, for the log.
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -4,7 +4,9 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{es_error, spawn_app_with, unique_id, Backend, TestApp, BOTH, ELASTICSEARCH};
+use crate::helpers::{
+    assert_refused, es_error, spawn_app_with, unique_id, Backend, TestApp, BOTH, ELASTICSEARCH,
+};
 
 /// The service in front of connector and sync-job indices of the test's own (created by the
 /// service when the test creates the first connector or job).
@@ -575,21 +577,12 @@ async fn invalid_creations_are_refused_and_write_nothing() {
                 );
             }
         }
-        let (status, answer) = api
-            .call(
-                Method::PUT,
-                "/_connector/new-one",
-                Some(json!({"is_native": "yes"})),
-            )
-            .await;
-        assert_eq!(status, 400);
-        assert_eq!(
-            answer["error"]["reason"],
-            "[1:14] [connector_put_request] failed to parse field [is_native]"
-        );
-        assert_eq!(
-            answer["error"]["caused_by"]["reason"],
-            "Failed to parse value [yes] as only [true] or [false] are allowed."
+        let not_a_boolean = json!({"is_native": "yes"});
+        assert_refused(
+            &api.call(Method::PUT, "/_connector/new-one", Some(not_a_boolean))
+                .await,
+            Some("[1:14] [connector_put_request] failed to parse field [is_native]"),
+            Some("Failed to parse value [yes] as only [true] or [false] are allowed."),
         );
         assert_eq!(api.snapshot().await, before, "a refused request wrote");
         assert_eq!(api.stored("new-one").await, None);
@@ -1292,17 +1285,11 @@ async fn status_follows_the_connector_protocols_state_machine() {
             api.update("c", "_status", json!({})).await,
             (400, validation_error(&["[status] cannot be [null]."]))
         );
-        let (status, answer) = api
-            .update("c", "_status", json!({"status": "_invalid-status"}))
-            .await;
-        assert_eq!(status, 400);
-        assert_eq!(
-            answer["error"]["reason"],
-            "[1:11] [connector_update_status_request] failed to parse field [status]"
-        );
-        assert_eq!(
-            answer["error"]["caused_by"]["reason"],
-            "Unknown ConnectorStatus [_invalid-status]."
+        assert_refused(
+            &api.update("c", "_status", json!({"status": "_invalid-status"}))
+                .await,
+            Some("[1:11] [connector_update_status_request] failed to parse field [status]"),
+            Some("Unknown ConnectorStatus [_invalid-status]."),
         );
         assert_eq!(
             api.update("c", "_status", json!({"status": {"a": 1}})).await,

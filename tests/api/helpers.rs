@@ -311,6 +311,17 @@ pub fn es_error(kind: &str, reason: &str, status: u16) -> Value {
     })
 }
 
+/// Asserts a 400 with the reason and the cause's reason given (`None` leaves one unchecked).
+pub fn assert_refused((status, answer): &(u16, Value), reason: Option<&str>, cause: Option<&str>) {
+    assert_eq!(*status, 400, "{answer}");
+    if let Some(reason) = reason {
+        assert_eq!(answer["error"]["reason"], reason, "{answer}");
+    }
+    if let Some(cause) = cause {
+        assert_eq!(answer["error"]["caused_by"]["reason"], cause, "{answer}");
+    }
+}
+
 /// Elasticsearch's answer to a sync-job transition the connector protocol forbids.
 pub fn invalid_transition(from: &str, to: &str) -> Value {
     let reason = format!(

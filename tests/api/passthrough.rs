@@ -211,14 +211,21 @@ async fn what_the_service_does_not_serve_is_answered_by_the_cluster_byte_for_byt
     assert!(!app.node.index_exists(&index).await, "the index was not deleted");
 }
 
-#[tokio::test]
-async fn a_request_reaches_the_node_as_sent_less_the_hop_by_hop_headers() {
+/// The Elasticsearch node, a recording proxy in front of it, and the service sending through
+/// the proxy: what reaches the node can be read back from the proxy.
+async fn behind_a_recorder() -> (Node, FaultProxy, TestApp) {
     let node = Node::connect(&ELASTICSEARCH).await;
     let proxy = FaultProxy::start(&node.url, Fault::Record).await;
     let app = spawn_app_with(ELASTICSEARCH, |settings| {
         settings.es_urls = vec![proxy.url.parse().unwrap()]
     })
     .await;
+    (node, proxy, app)
+}
+
+#[tokio::test]
+async fn a_request_reaches_the_node_as_sent_less_the_hop_by_hop_headers() {
+    let (node, proxy, app) = behind_a_recorder().await;
     let index = fresh_index(&node, "pt-record").await;
     let body = r#"{"title":"as sent"}"#;
     let target = format!("/{index}/_doc/rec-1?refresh=true&routing=r%201");
@@ -274,12 +281,7 @@ async fn a_request_reaches_the_node_as_sent_less_the_hop_by_hop_headers() {
 
 #[tokio::test]
 async fn chunked_gzip_head_and_expect_continue_pass_as_they_are() {
-    let node = Node::connect(&ELASTICSEARCH).await;
-    let proxy = FaultProxy::start(&node.url, Fault::Record).await;
-    let app = spawn_app_with(ELASTICSEARCH, |settings| {
-        settings.es_urls = vec![proxy.url.parse().unwrap()]
-    })
-    .await;
+    let (node, proxy, app) = behind_a_recorder().await;
     let index = fresh_index(&node, "pt-framing").await;
 
     // A gzip-encoded request body goes on compressed: the node inflates it itself.
@@ -462,12 +464,7 @@ async fn with_passthrough_off_other_paths_answer_404_as_before() {
 
 #[tokio::test]
 async fn bad_requests_on_passed_through_paths_are_refused_and_the_service_keeps_serving() {
-    let node = Node::connect(&ELASTICSEARCH).await;
-    let proxy = FaultProxy::start(&node.url, Fault::Record).await;
-    let app = spawn_app_with(ELASTICSEARCH, |settings| {
-        settings.es_urls = vec![proxy.url.parse().unwrap()]
-    })
-    .await;
+    let (_node, proxy, app) = behind_a_recorder().await;
     let request = |target: &str, extra: &str| {
         format!("GET {target} HTTP/1.1\r\nHost: t\r\n{extra}Content-Length: 0\r\nConnection: close\r\n\r\n")
     };

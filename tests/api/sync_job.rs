@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use crate::helpers::{
-    connector, encode, es_error, invalid_transition, job, spawn_app, spawn_app_with, unique_id, Backend,
-    TestApp, BOTH, ELASTICSEARCH, SCRIPTING,
+    assert_refused, connector, encode, es_error, invalid_transition, job, spawn_app, spawn_app_with,
+    unique_id, Backend, TestApp, BOTH, ELASTICSEARCH, SCRIPTING,
 };
 
 const JOBS: &str = "/_connector/_sync_job";
@@ -223,21 +223,13 @@ async fn post_refuses_what_elasticsearch_refuses_and_writes_nothing() {
 
         // An unknown job type fails the build of the request, reported under the last field
         // when every field was given.
-        let (got, answer) = app
-            .call(
-                "POST",
-                JOBS,
-                Some(json!({"id": connector_id, "job_type": "nightly"})),
-            )
-            .await;
-        assert_eq!(got, 400, "{answer}");
-        assert_eq!(
-            answer["error"]["reason"],
-            format!("Failed to build [{parser}] after last required field arrived")
-        );
-        assert_eq!(
-            answer["error"]["caused_by"]["reason"],
-            "Unknown ConnectorSyncJobType [nightly]."
+        let nightly = json!({"id": connector_id, "job_type": "nightly"});
+        assert_refused(
+            &app.call("POST", JOBS, Some(nightly)).await,
+            Some(&format!(
+                "Failed to build [{parser}] after last required field arrived"
+            )),
+            Some("Unknown ConnectorSyncJobType [nightly]."),
         );
         let (got, answer) = app
             .call(
@@ -933,33 +925,21 @@ async fn update_stats_refuses_bad_bodies_and_writes_nothing() {
             let (code, answer) = app.call_raw("PUT", &path(&id, "/_stats"), &body).await;
             assert_eq!((code, answer), (400, expected), "{} {body}", backend.name);
         }
-        let (code, answer) = app
-            .call_raw(
-                "PUT",
-                &path(&id, "/_stats"),
-                &format!(r#"{{{counts}, "last_seen": "yesterday"}}"#),
-            )
-            .await;
-        assert_eq!(code, 400);
-        assert_eq!(
-            answer["error"]["reason"],
-            format!("[1:103] [{parser}] failed to parse field [last_seen]")
+        let stats_path = path(&id, "/_stats");
+        let stats = |extra: &str| {
+            let body = format!("{{{counts}, {extra}}}");
+            let (app, stats_path) = (&app, &stats_path);
+            async move { app.call_raw("PUT", stats_path, &body).await }
+        };
+        assert_refused(
+            &stats(r#""last_seen": "yesterday""#).await,
+            Some(&format!("[1:103] [{parser}] failed to parse field [last_seen]")),
+            Some("failed to parse date field [yesterday] with format [strict_date_optional_time||epoch_millis]"),
         );
-        assert_eq!(
-            answer["error"]["caused_by"]["reason"],
-            "failed to parse date field [yesterday] with format [strict_date_optional_time||epoch_millis]"
-        );
-        let (code, answer) = app
-            .call_raw(
-                "PUT",
-                &path(&id, "/_stats"),
-                &format!(r#"{{{counts}, "total_document_count": "many"}}"#),
-            )
-            .await;
-        assert_eq!(code, 400);
-        assert_eq!(
-            answer["error"]["caused_by"]["reason"],
-            "For input string: \"many\""
+        assert_refused(
+            &stats(r#""total_document_count": "many""#).await,
+            None,
+            Some("For input string: \"many\""),
         );
         assert_eq!(
             app.node.read(&id).await,
