@@ -5,13 +5,34 @@ Run by scripts/python-clients.sh, which sets CSP_SERVICE_URL (the service) and C
 (the Elasticsearch node behind it, asked directly only to compare answers).
 """
 
+import json
 import os
+import urllib.request
 import uuid
 
+import elasticsearch
 import pytest
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, helpers
 
 DOCS = 100_000
+
+
+def node_major():
+    """The major version of the node behind the service, asked without a client."""
+    url = os.environ["CSP_TEST_ES_URL"] + "/_nodes/_local?filter_path=nodes.*.version"
+    with urllib.request.urlopen(url, timeout=30) as answer:
+        (node,) = json.load(answer)["nodes"].values()
+    return int(node["version"].split(".")[0])
+
+
+# A client of a newer major than the cluster asks for that major's media type, and the cluster
+# itself refuses it (Elastic supports clients of the cluster's major or older). Through the
+# service the refusal must be the cluster's own; the rest of this module needs a supported pair.
+CLIENT_NEWER_THAN_CLUSTER = int(elasticsearch.__versionstr__.split(".")[0]) > node_major()
+needs_a_supported_pair = pytest.mark.skipif(
+    CLIENT_NEWER_THAN_CLUSTER,
+    reason=f"client {elasticsearch.__versionstr__} is newer than the cluster's major, which refuses it",
+)
 
 
 @pytest.fixture(scope="module")
@@ -38,9 +59,13 @@ def test_info_is_the_nodes_own_answer(client, node):
     # test distribution the scripts run lacks the module that serves `GET /`, so both are its 405.)
     through = outcome(client.info)
     assert through == outcome(node.info)
-    assert through[0] in (200, 405)
+    if CLIENT_NEWER_THAN_CLUSTER:
+        assert through[0] == 400 and through[1]["error"]["type"] == "media_type_header_exception", through
+    else:
+        assert through[0] in (200, 405)
 
 
+@needs_a_supported_pair
 def test_an_index_from_creation_to_deletion_through_the_service(client):
     index = f"pt-python-{uuid.uuid4().hex}"
     client.indices.create(
@@ -89,6 +114,7 @@ def test_an_index_from_creation_to_deletion_through_the_service(client):
     assert not client.indices.exists(index=index)
 
 
+@needs_a_supported_pair
 def test_sync_jobs_in_the_same_session_as_the_cluster_calls(client):
     connector_id = f"pt-python-{uuid.uuid4().hex}"
     # The connector document goes in through the same client (passed through) ...
