@@ -1022,10 +1022,11 @@ fn report(
         text,
         "\n## CPU per request\n\nMeasured over each variant's rounds from /proc/PID/stat (utime + stime, {} \
          ticks/s), in microseconds per request: the service (its requests only), the node{}, this load \
-         generator, and the three together. The node's cost per request falls as its throughput rises, \
-         so its throughput stands beside it: compare node CPU at matching load.\n\n\
-         | refresh | operation | conc. | variant | req/s | service µs | node µs | load generator µs | all µs |\n\
-         |---|---|---:|---|---:|---:|---:|---:|---:|",
+         generator, and the three together; \"of it in the kernel\" is the service's stime. The node's cost \
+         per request falls as its throughput rises, so its throughput stands beside it: compare node CPU \
+         at matching load.\n\n\
+         | refresh | operation | conc. | variant | req/s | service µs | of it in the kernel | node µs | load generator µs | all µs |\n\
+         |---|---|---:|---|---:|---:|---:|---:|---:|---:|",
         clock_ticks(),
         if config.node_pid.is_some() {
             " (background work included)"
@@ -1035,14 +1036,18 @@ fn report(
     );
     for group in groups {
         for (variant, cell) in &group.cells {
-            let (service, service_seconds) = if variant.through_service() {
-                (format!("{:.1}", cell.micros(cell.cpu.service)), cell.cpu.service)
+            let (service, kernel, service_seconds) = if variant.through_service() {
+                (
+                    format!("{:.1}", cell.micros(cell.cpu.service)),
+                    format!("{:.1}", cell.micros(cell.cpu.service_kernel)),
+                    cell.cpu.service,
+                )
             } else {
-                ("—".to_owned(), 0.0)
+                ("—".to_owned(), "—".to_owned(), 0.0)
             };
             let _ = writeln!(
                 text,
-                "| {} | {} | {} | {} | {:.0} | {service} | {:.1} | {:.1} | {:.1} |",
+                "| {} | {} | {} | {} | {:.0} | {service} | {kernel} | {:.1} | {:.1} | {:.1} |",
                 group.refresh,
                 group.op.name(),
                 group.concurrency,

@@ -89,16 +89,20 @@ impl Drop for Service {
 #[derive(Clone, Copy, Default)]
 pub struct Cpu {
     pub service: f64,
+    /// The part of `service` spent in the kernel on its behalf (stime).
+    pub service_kernel: f64,
     pub node: f64,
     pub load: f64,
 }
 
 impl Cpu {
     pub fn sample(service: Option<&Service>, node_pid: Option<u32>) -> Self {
+        let (user, kernel) = service
+            .and_then(|service| cpu_split(&service.pid().to_string()))
+            .unwrap_or_default();
         Self {
-            service: service
-                .and_then(|service| cpu_seconds(&service.pid().to_string()))
-                .unwrap_or(0.0),
+            service: user + kernel,
+            service_kernel: kernel,
             node: node_pid
                 .and_then(|pid| cpu_seconds(&pid.to_string()))
                 .unwrap_or(0.0),
@@ -109,6 +113,7 @@ impl Cpu {
     pub fn since(self, before: Self) -> Self {
         Self {
             service: self.service - before.service,
+            service_kernel: self.service_kernel - before.service_kernel,
             node: self.node - before.node,
             load: self.load - before.load,
         }
@@ -116,6 +121,7 @@ impl Cpu {
 
     pub fn add(&mut self, other: Self) {
         self.service += other.service;
+        self.service_kernel += other.service_kernel;
         self.node += other.node;
         self.load += other.load;
     }
@@ -171,11 +177,16 @@ impl Cell {
 
 /// CPU time (user + system) of a process, from /proc/PID/stat.
 pub fn cpu_seconds(pid: &str) -> Option<f64> {
+    cpu_split(pid).map(|(user, kernel)| user + kernel)
+}
+
+/// CPU time of a process in user space and in the kernel (utime, stime), in seconds.
+pub fn cpu_split(pid: &str) -> Option<(f64, f64)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the command name, which is in parentheses and may hold spaces.
     let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-    Some(ticks as f64 / clock_ticks())
+    let ticks = |n: usize| Some(fields.get(n)?.parse::<u64>().ok()? as f64 / clock_ticks());
+    Some((ticks(11)?, ticks(12)?))
 }
 
 pub fn clock_ticks() -> f64 {
