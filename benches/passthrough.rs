@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use actix_web::web::Bytes;
 use hdrhistogram::Histogram;
 use serde_json::json;
-use support::{cpu_model, memory_kb, Cell, Cpu, Service};
+use support::{cpu_model, list, memory_kb, number, var, Cell, Cpu, Service};
 
 mod support;
 
@@ -31,11 +31,7 @@ const GET_DOCS: u64 = 1000;
 const BULK_DOC_BYTES: usize = 1024;
 
 fn main() -> anyhow::Result<()> {
-    let config = Config::from_env()?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(run(config))
+    support::block_on(run(Config::from_env()?))
 }
 
 struct Config {
@@ -55,26 +51,6 @@ struct Config {
 
 impl Config {
     fn from_env() -> anyhow::Result<Self> {
-        fn var(name: &str) -> Option<String> {
-            std::env::var(name).ok().filter(|value| !value.trim().is_empty())
-        }
-        fn number<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
-            match var(name) {
-                None => Ok(default),
-                Some(raw) => raw
-                    .trim()
-                    .parse()
-                    .map_err(|_| anyhow::anyhow!("{name}: [{raw}] is not a number")),
-            }
-        }
-        fn list(name: &str, default: &str) -> anyhow::Result<Vec<usize>> {
-            var(name)
-                .unwrap_or_else(|| default.to_owned())
-                .split(',')
-                .map(|raw| raw.trim().parse::<usize>().ok().filter(|&n| n > 0))
-                .collect::<Option<Vec<_>>>()
-                .ok_or_else(|| anyhow::anyhow!("{name}: expected numbers like {default}"))
-        }
         let node_url = var("CSP_BENCH_URL")
             .ok_or_else(|| {
                 anyhow::anyhow!("CSP_BENCH_URL is not set: run `scripts/bench.sh`, or point it at a node")

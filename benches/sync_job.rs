@@ -36,7 +36,7 @@ use connector_sync_proxy::time::request_stamp;
 use hdrhistogram::Histogram;
 use serde_json::Map;
 use serde_json::{json, Value};
-use support::{clock_ticks, cpu_model, memory_kb, memory_total_mib, Cell, Cpu, Service};
+use support::{clock_ticks, cpu_model, list, memory_kb, memory_total_mib, number, var, Cell, Cpu, Service};
 
 mod support;
 
@@ -49,11 +49,7 @@ const CANCELED_JOBS: u64 = 4096;
 const BULK_CHUNK: u64 = 2000;
 
 fn main() -> anyhow::Result<()> {
-    let config = Config::from_env()?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(run(config))
+    support::block_on(run(Config::from_env()?))
 }
 
 struct Config {
@@ -83,18 +79,6 @@ struct Config {
 
 impl Config {
     fn from_env() -> anyhow::Result<Self> {
-        fn var(name: &str) -> Option<String> {
-            std::env::var(name).ok().filter(|value| !value.trim().is_empty())
-        }
-        fn number<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
-            match var(name) {
-                None => Ok(default),
-                Some(raw) => raw
-                    .trim()
-                    .parse()
-                    .map_err(|_| anyhow::anyhow!("{name}: [{raw}] is not a number")),
-            }
-        }
         let node_url = var("CSP_BENCH_URL")
             .ok_or_else(|| {
                 anyhow::anyhow!(
@@ -104,12 +88,7 @@ impl Config {
             })?
             .trim_end_matches('/')
             .to_owned();
-        let concurrencies = var("CSP_BENCH_CONCURRENCY")
-            .unwrap_or_else(|| "1,16,64".to_owned())
-            .split(',')
-            .map(|raw| raw.trim().parse::<usize>().ok().filter(|&n| n > 0))
-            .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| anyhow::anyhow!("CSP_BENCH_CONCURRENCY: expected numbers like 1,16,64"))?;
+        let concurrencies = list("CSP_BENCH_CONCURRENCY", "1,16,64")?;
         let refreshes = var("CSP_BENCH_REFRESH")
             .unwrap_or_else(|| "true,false".to_owned())
             .split(',')

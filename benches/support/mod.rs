@@ -9,6 +9,41 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 
+/// Runs a load generator's `run` on a single-threaded runtime, so that its own CPU stays small
+/// and is read from one thread.
+pub fn block_on<F: std::future::Future<Output = anyhow::Result<()>>>(run: F) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(run)
+}
+
+/// A setting from the environment; unset and blank are alike.
+pub fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|value| !value.trim().is_empty())
+}
+
+/// A numeric setting, `default` when unset.
+pub fn number<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
+    match var(name) {
+        None => Ok(default),
+        Some(raw) => raw
+            .trim()
+            .parse()
+            .map_err(|_| anyhow::anyhow!("{name}: [{raw}] is not a number")),
+    }
+}
+
+/// A comma-separated list of positive numbers, `default` (in the same form) when unset.
+pub fn list(name: &str, default: &str) -> anyhow::Result<Vec<usize>> {
+    var(name)
+        .unwrap_or_else(|| default.to_owned())
+        .split(',')
+        .map(|raw| raw.trim().parse::<usize>().ok().filter(|&n| n > 0))
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| anyhow::anyhow!("{name}: expected numbers like {default}"))
+}
+
 /// The service in a child process, listening on a port of its own choosing; killed when dropped.
 pub struct Service {
     child: Child,

@@ -120,12 +120,7 @@ impl Rows<'_> {
 
 impl Serialize for Rows<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut rows = serializer.serialize_map(Some(self.0.len()))?;
-        for (key, row) in &self.0 {
-            rows.serialize_entry(key, &RowFields(row))?;
-        }
-        rows.end()
+        serializer.collect_map(self.0.iter().map(|(key, row)| (key, RowFields(row))))
     }
 }
 
@@ -134,12 +129,7 @@ struct RowFields<'r, 'a>(&'r Row<'a>);
 
 impl Serialize for RowFields<'_, '_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut fields = serializer.serialize_map(Some(self.0.len()))?;
-        for (name, value) in self.0 {
-            fields.serialize_entry(name, value)?;
-        }
-        fields.end()
+        serializer.collect_map(self.0.iter().map(|(name, value)| (name, value)))
     }
 }
 
