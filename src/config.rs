@@ -206,6 +206,31 @@ pub struct Opt {
     )]
     pub unsafe_passthrough_service_credentials: Option<bool>,
 
+    /// Install the connector index templates (and the ingest pipeline) into the cluster at
+    /// start-up and keep them installed, as Elasticsearch's connector module does; turn it off
+    /// where someone else owns them (the ent-search module, an operator's own templates)
+    /// [default: true]
+    #[arg(long, env = "CONNECTOR_SYNC_PROXY_INSTALL_TEMPLATES", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub install_templates: Option<bool>,
+
+    /// The ingest pipeline installed as search-default-ingestion: full (Elasticsearch's, where
+    /// the cluster has its processors), full_or_empty (an empty one where it has not) or none
+    /// [default: full]
+    #[arg(
+        long,
+        env = "CONNECTOR_SYNC_PROXY_INGEST_PIPELINE",
+        value_enum,
+        value_name = "PIPELINE"
+    )]
+    pub ingest_pipeline: Option<IngestPipeline>,
+
+    /// Repair the connector indices and exit, instead of serving: an index that exists without
+    /// its layout (no alias, dynamic mappings, or an index named like the alias) has its
+    /// documents moved into the index laid out behind the alias, none lost
+    #[arg(long)]
+    #[serde(skip)]
+    pub repair: bool,
+
     /// Log format: plain lines or json (one object per line) [default: plain]
     #[arg(
         long,
@@ -214,6 +239,22 @@ pub struct Opt {
         value_name = "FORMAT"
     )]
     pub log_format: Option<LogFormat>,
+}
+
+/// Which ingest pipeline the service installs under the name the connector service uses
+/// (`search-default-ingestion`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IngestPipeline {
+    /// Elasticsearch's pipeline, where every ingest node has its processors; elsewhere none,
+    /// said at start-up and in /-/ready.
+    Full,
+    /// Elasticsearch's pipeline where the cluster has its processors, an empty pipeline of the
+    /// same name where it does not (documents are then indexed unprocessed).
+    #[value(name = "full_or_empty")]
+    FullOrEmpty,
+    /// No pipeline.
+    None,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
@@ -291,6 +332,10 @@ pub struct Settings {
     pub credentials: Option<ServiceCredentials>,
     pub tls: TlsVerification,
     pub log_format: LogFormat,
+    pub install_templates: bool,
+    pub ingest_pipeline: IngestPipeline,
+    /// `--repair`: repair the connector indices and exit.
+    pub repair: bool,
     /// None when pass-through is turned off.
     pub passthrough: Option<PassthroughSettings>,
 }
@@ -403,6 +448,12 @@ impl Settings {
                 (_, extra_ca) => TlsVerification::Verify { extra_ca },
             },
             log_format: cli.log_format.or(file.log_format).unwrap_or(LogFormat::Plain),
+            install_templates: cli.install_templates.or(file.install_templates).unwrap_or(true),
+            ingest_pipeline: cli
+                .ingest_pipeline
+                .or(file.ingest_pipeline)
+                .unwrap_or(IngestPipeline::Full),
+            repair: cli.repair,
             passthrough,
         })
     }

@@ -3,6 +3,8 @@
 
 pub mod layouts;
 mod pages;
+pub mod repair;
+pub mod templates;
 mod update;
 
 use std::sync::atomic::AtomicBool;
@@ -149,7 +151,13 @@ impl Store {
                 200 => return Ok(Some(Written::Updated)),
                 409 if only_new => return Ok(None),
                 404 if Missing::of(&reply) == Missing::Index => {
-                    layouts::create_index(&self.cluster, layout, forwarded).await?;
+                    let creation = layouts::create_index(&self.cluster, layout, forwarded).await?;
+                    if creation == layouts::Creation::Existed {
+                        let problems = layouts::problems(&self.cluster, layout).await?;
+                        if !problems.is_empty() {
+                            return Err(templates::bare_index_error(&problems));
+                        }
+                    }
                 }
                 _ => return Err(reply.into_error()),
             }

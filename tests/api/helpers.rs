@@ -3,7 +3,7 @@ use std::sync::Once;
 use std::time::Duration;
 
 use connector_sync_proxy::config::{
-    LogFormat, PassthroughSettings, Refresh, Settings, TlsVerification, UpdateStrategy,
+    IngestPipeline, LogFormat, PassthroughSettings, Refresh, Settings, TlsVerification, UpdateStrategy,
 };
 use connector_sync_proxy::startup::Application;
 use serde_json::{json, Value};
@@ -222,9 +222,18 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)
         credentials: None,
         tls: TlsVerification::Verify { extra_ca: None },
         log_format: LogFormat::Plain,
+        install_templates: true,
+        ingest_pipeline: IngestPipeline::Full,
+        repair: false,
         passthrough: Some(PassthroughSettings::default()),
     };
+    let backend_urls = settings.es_urls.clone();
     adjust(&mut settings);
+    if settings.es_urls != backend_urls {
+        // A test that puts a proxy or other nodes in front checks what reaches them; the
+        // template installer's own requests would mix in. The template tests use the node.
+        settings.install_templates = false;
+    }
     let application = Application::build(settings).expect("the service did not start");
     let address = format!("http://127.0.0.1:{}", application.port());
     tokio::spawn(application.run_until_stopped());
