@@ -61,7 +61,7 @@ pub fn invalid(name: &str) -> Option<String> {
 }
 
 /// Elasticsearch's answer when another connector uses the name.
-pub fn in_use(name: &str) -> ApiError {
+fn in_use(name: &str) -> ApiError {
     ApiError::new(
         ErrorType::Status,
         format!("Index name [{name}] is used by another connector."),

@@ -85,8 +85,9 @@ impl Missing {
 /// to the caller with the outcome, or the domain's refusal `E`.
 pub type Decide<'a, D, E> = dyn Fn(&Source) -> Result<Decision<D>, E> + Sync + 'a;
 
-/// How an operation changes a document. `D` is what a `Decide` rule hands back and `E` what it
-/// refuses with; `Merge` and `Table` decide nothing here (their `D` is `()`, `E` `Infallible`).
+/// How an operation changes a document: a plain value, built by the operation and handed to
+/// `Store::update`. `D` is what a `Decide` rule hands back and `E` what it refuses with;
+/// `Merge` and `Table` decide nothing in Rust, and are used with the defaults.
 pub enum Rule<'a, D = (), E = Infallible> {
     /// Merge this partial document into whatever is stored.
     Merge(Source),
@@ -109,7 +110,8 @@ impl Decision {
     }
 }
 
-/// What an update did, and the value its rule decided (`()` for `Merge` and `Table`).
+/// What an update did, and the value its rule decided (`D::default()` for `Merge` and
+/// `Table`, which decide nothing in Rust).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome<D = ()> {
     pub applied: Applied,

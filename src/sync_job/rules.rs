@@ -11,8 +11,8 @@ use crate::request::{BodyParser, Kind};
 
 pub const STATUS: &str = "status";
 pub const CANCELATION_REQUESTED_AT: &str = "cancelation_requested_at";
-pub const CANCELED_AT: &str = "canceled_at";
-pub const COMPLETED_AT: &str = "completed_at";
+const CANCELED_AT: &str = "canceled_at";
+const COMPLETED_AT: &str = "completed_at";
 pub const STARTED_AT: &str = "started_at";
 pub const LAST_SEEN: &str = "last_seen";
 
