@@ -21,8 +21,8 @@ use crate::error::{ApiError, ErrorType};
 use layouts::Layout;
 pub use pages::{page, page_bounds, with_id};
 pub use update::{
-    merged, partial_update, row_document, script_body, Applied, Field, Missing, Row, Rows, Rule, Table,
-    Target, TABLE_SCRIPT,
+    merged, partial_update, row_document, script_body, Applied, Decide, Decision, Field, Missing, Outcome,
+    Row, Rows, Rule, Table, Target, UpdateError,
 };
 
 pub type Source = Map<String, Value>;
