@@ -11,6 +11,7 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpResponse, ResponseError};
 use std::time::Instant;
 
+use super::filter_path::FilterPath;
 use super::passthrough::{self, PassedThrough};
 use super::route_name;
 use crate::error::{ApiError, ErrorType};
@@ -26,8 +27,9 @@ const COMPATIBLE_VERSIONS: [&str; 2] = ["8", "9"];
 /// `http.max_header_size`). Longer ones never reach a handler.
 const MAX_INITIAL_LINE: usize = 4096;
 const MAX_HEADER_SIZE: usize = 16 * 1024;
-/// The largest body this service reads back to rewrite it (its own JSON is far smaller).
-const REWRITE_LIMIT: usize = 64 * 1024;
+/// The largest body this service reads back to rewrite it (`?pretty`, `filter_path`): its own
+/// answers, a page of a list at the most, stay far below this.
+const REWRITE_LIMIT: usize = 256 * 1024 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum MediaType {
@@ -58,6 +60,7 @@ pub async fn conventions(
     // Shares the request's bytes; printed only if the request line is logged.
     let uri = req.uri().clone();
     let pretty = wants_pretty(req.query_string());
+    let filter = FilterPath::from_query(req.query_string());
     let opaque_id = req.headers().get(OPAQUE_ID).cloned();
     let checked = check_limits(&req).and_then(|()| match negotiate(req.headers()) {
         // The cluster judges a passed-through request's Accept itself.
@@ -73,7 +76,7 @@ pub async fn conventions(
     if marked == Some(PassedThrough::Answer) {
         return Ok(ServiceResponse::new(req, res));
     }
-    let mut res = finish(res, media_type, pretty).await;
+    let mut res = finish(res, media_type, pretty, filter.as_ref()).await;
     // Elasticsearch echoes the caller's X-Opaque-Id on the response.
     if let Some(opaque_id) = opaque_id {
         res.headers_mut()
@@ -102,7 +105,12 @@ pub async fn conventions(
     Ok(ServiceResponse::new(req, res))
 }
 
-async fn finish(res: HttpResponse, media_type: MediaType, pretty: bool) -> HttpResponse {
+async fn finish(
+    res: HttpResponse,
+    media_type: MediaType,
+    pretty: bool,
+    filter: Option<&FilterPath>,
+) -> HttpResponse {
     let is_json = res
         .headers()
         .get(CONTENT_TYPE)
@@ -115,7 +123,13 @@ async fn finish(res: HttpResponse, media_type: MediaType, pretty: bool) -> HttpR
     } else {
         layer_error_body(status, body).await
     };
-    let body = if pretty { prettify(body).await } else { body };
+    // Elasticsearch filters answers, never errors; `?pretty` lays out both.
+    let filter = filter.filter(|_| is_json && status.is_success());
+    let body = if pretty || filter.is_some() {
+        rewrite(body, pretty, filter).await
+    } else {
+        body
+    };
     let headers = head.headers_mut();
     headers.insert(
         HeaderName::from_static(PRODUCT_HEADER),
@@ -179,14 +193,24 @@ fn layer_error_type(status: StatusCode) -> ErrorType {
     }
 }
 
-async fn prettify(body: BoxBody) -> BoxBody {
+/// The JSON answer filtered by `filter_path` and laid out for `?pretty`, as asked.
+async fn rewrite(body: BoxBody, pretty: bool, filter: Option<&FilterPath>) -> BoxBody {
     let Ok(Ok(bytes)) = body::to_bytes_limited(body, REWRITE_LIMIT).await else {
+        log::error!("an answer of the service's own was too large to rewrite");
         return BoxBody::new(());
     };
-    match serde_json::from_slice::<serde_json::Value>(&bytes) {
-        Ok(value) => BoxBody::new(pretty_json(&value).unwrap_or_else(|| bytes.to_vec())),
-        Err(_) => BoxBody::new(bytes),
+    let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return BoxBody::new(bytes);
+    };
+    if let Some(filter) = filter {
+        value = filter.apply(value);
     }
+    let text = if pretty {
+        pretty_json(&value)
+    } else {
+        serde_json::to_vec(&value).ok()
+    };
+    BoxBody::new(text.unwrap_or_else(|| bytes.to_vec()))
 }
 
 /// `value` laid out as Elasticsearch lays out `?pretty` answers: two spaces of indent per level,

@@ -4,6 +4,8 @@
 
 pub mod connector;
 pub mod conventions;
+mod encoding;
+mod filter_path;
 pub mod health;
 pub mod passthrough;
 pub mod sync_job;
@@ -254,7 +256,10 @@ async fn read_body(req: &HttpRequest, payload: web::Payload, limit: usize) -> Re
         return Err(too_long());
     }
     match payload.to_bytes_limited(limit).await {
-        Ok(Ok(body)) => Ok(body),
+        Ok(Ok(body)) => match encoding::Compression::of(req.headers()) {
+            Some(compression) => compression.inflate(&body, limit),
+            None => Ok(body),
+        },
         Ok(Err(err)) => Err(ApiError::new(
             ErrorType::IllegalArgument,
             format!("the request body could not be read: {err}"),

@@ -23,3 +23,4 @@ mod security;
 mod sync_job;
 mod sync_job_races;
 mod templates;
+mod wire_options;
