@@ -1,6 +1,7 @@
 pub mod cluster;
 pub mod config;
 pub mod connector;
+pub mod connector_secrets;
 pub mod documents;
 pub mod error;
 pub mod ids;

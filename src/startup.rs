@@ -13,6 +13,7 @@ use anyhow::Context;
 use crate::cluster::Cluster;
 use crate::config::Settings;
 use crate::connector::Connectors;
+use crate::connector_secrets::ConnectorSecrets;
 use crate::documents::layouts::{self, Layout};
 use crate::documents::templates::Installer;
 use crate::documents::{repair, Store};
@@ -63,6 +64,7 @@ impl Application {
         let state = web::Data::new(State {
             jobs: SyncJobs::new(store.clone(), jobs_layout.clone(), connectors_layout.clone()),
             connectors: Connectors::new(store.clone(), connectors_layout, jobs_layout),
+            secrets: ConnectorSecrets::new(store.clone()),
             store,
             setup,
             max_body_size: settings.max_body_size,

@@ -17,6 +17,10 @@ pub const CONNECTORS: &str = include_str!("layouts/elastic-connectors.json");
 /// `.elastic-connectors-sync-jobs-v1` behind `.elastic-connectors-sync-jobs`.
 pub const SYNC_JOBS: &str = include_str!("layouts/elastic-connectors-sync-jobs.json");
 
+/// `.connector-secrets-v1` behind `.connector-secrets`: the settings and mappings of
+/// Elasticsearch's `.connector-secrets` system index descriptor.
+pub const CONNECTOR_SECRETS: &str = include_str!("layouts/connector-secrets.json");
+
 /// `.elastic-connectors-index-names-v1` behind `.elastic-connectors-index-names`: not
 /// Elasticsearch's, the service's own record of which connector holds which index name.
 pub const INDEX_NAMES: &str = include_str!("layouts/elastic-connectors-index-names.json");
@@ -175,6 +179,7 @@ mod tests {
             (CONNECTORS, ".elastic-connectors"),
             (SYNC_JOBS, ".elastic-connectors-sync-jobs"),
             (INDEX_NAMES, ".elastic-connectors-index-names"),
+            (CONNECTOR_SECRETS, ".connector-secrets"),
         ] {
             let layout = Layout::new(definition, alias);
             let body = layout.body();

@@ -52,6 +52,17 @@ pub struct Found {
     pub primary_term: i64,
 }
 
+/// When a write becomes visible to searches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshPolicy {
+    /// As the service's `refresh` setting says.
+    Setting,
+    /// Refreshed before the answer (`refresh=true`), whatever the setting.
+    Immediate,
+    /// Left to the index's refresh interval (`refresh=false`), whatever the setting.
+    Interval,
+}
+
 /// What a write that may create a document did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Written {
@@ -127,6 +138,15 @@ impl Store {
         }
     }
 
+    /// The `refresh` parameter of a write under `policy`.
+    fn refresh_param(&self, policy: RefreshPolicy) -> &'static str {
+        match policy {
+            RefreshPolicy::Setting => self.refresh,
+            RefreshPolicy::Immediate => "true",
+            RefreshPolicy::Interval => "false",
+        }
+    }
+
     /// Writes a whole document under `id` into the index of `layout`, creating the index the
     /// way Elasticsearch lays it out when it does not exist yet. With `only_new`, an existing
     /// document is left alone and the answer is `None`.
@@ -138,9 +158,26 @@ impl Store {
         only_new: bool,
         forwarded: &Forwarded,
     ) -> Result<Option<Written>, ApiError> {
+        self.put_refreshed(layout, id, doc, only_new, RefreshPolicy::Setting, forwarded)
+            .await
+    }
+
+    /// `put`, refreshed as `refresh` says.
+    pub async fn put_refreshed(
+        &self,
+        layout: &Layout,
+        id: &str,
+        doc: &Source,
+        only_new: bool,
+        refresh: RefreshPolicy,
+        forwarded: &Forwarded,
+    ) -> Result<Option<Written>, ApiError> {
         let path = doc_path(&layout.alias, if only_new { "_create" } else { "_doc" }, id);
         let body = Bytes::from(serde_json::to_vec(doc).unwrap_or_default());
-        let query = [("refresh", self.refresh), ("require_alias", "true")];
+        let query = [
+            ("refresh", self.refresh_param(refresh)),
+            ("require_alias", "true"),
+        ];
         for _ in 0..2 {
             let reply = self
                 .cluster
@@ -178,6 +215,18 @@ impl Store {
         id: &str,
         forwarded: &Forwarded,
     ) -> Result<Result<(), Missing>, ApiError> {
+        self.delete_refreshed(index, id, RefreshPolicy::Setting, forwarded)
+            .await
+    }
+
+    /// `delete`, refreshed as `refresh` says.
+    pub async fn delete_refreshed(
+        &self,
+        index: &str,
+        id: &str,
+        refresh: RefreshPolicy,
+        forwarded: &Forwarded,
+    ) -> Result<Result<(), Missing>, ApiError> {
         let path = doc_path(index, "_doc", id);
         let reply = self
             .cluster
@@ -186,7 +235,7 @@ impl Store {
                 forwarded,
                 Method::Delete,
                 &path,
-                &[("refresh", self.refresh)],
+                &[("refresh", self.refresh_param(refresh))],
                 None,
             )
             .await?;

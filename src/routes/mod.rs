@@ -3,6 +3,7 @@
 //! takes, and the domain operation that answers; `serve` does the rest.
 
 pub mod connector;
+pub mod connector_secrets;
 pub mod conventions;
 mod encoding;
 mod filter_path;
@@ -22,6 +23,7 @@ use serde_json::Value;
 
 use crate::cluster::Forwarded;
 use crate::connector::Connectors;
+use crate::connector_secrets::ConnectorSecrets;
 use crate::documents::templates::Installer;
 use crate::documents::Store;
 use crate::error::{ApiError, ErrorType};
@@ -37,6 +39,7 @@ pub struct State {
     pub max_body_size: usize,
     pub jobs: SyncJobs,
     pub connectors: Connectors,
+    pub secrets: ConnectorSecrets,
 }
 
 /// A success: the status and the JSON body.
@@ -66,6 +69,9 @@ pub enum Body {
     Required(&'static BodyParser),
     /// A body that may be left out (then no field is given).
     Optional(&'static BodyParser),
+    /// A required body that holds a secret: its errors never repeat its text
+    /// (`connector_secrets::conceal`).
+    Secret(&'static BodyParser),
 }
 
 /// One API of the route table.
@@ -141,13 +147,14 @@ struct Route {
     segments: Vec<Segment>,
 }
 
-/// Every API's path, parsed once. Sync-job APIs come first: `/_connector/_sync_job` would
-/// otherwise read as a connector id.
+/// Every API's path, parsed once. Sync-job and secrets APIs come first: `/_connector/_sync_job`
+/// and `/_connector/_secret` would otherwise read as connector ids.
 fn routes() -> &'static [Route] {
     static ROUTES: OnceLock<Vec<Route>> = OnceLock::new();
     ROUTES.get_or_init(|| {
         sync_job::APIS
             .iter()
+            .chain(connector_secrets::APIS.iter())
             .chain(connector::APIS.iter())
             .map(|api| Route {
                 api,
@@ -286,6 +293,9 @@ async fn serve(
         Body::Required(parser) => parser.parse(require_body(&body)?)?,
         Body::Optional(_) if body.iter().all(u8::is_ascii_whitespace) => Fields::default(),
         Body::Optional(parser) => parser.parse(&body)?,
+        Body::Secret(parser) => parser
+            .parse(require_body(&body)?)
+            .map_err(crate::connector_secrets::conceal)?,
     };
     let params = Params::parse(req.path(), req.query_string(), api.params)?;
     let call = Call {
@@ -326,6 +336,9 @@ fn validate_id(name: &str, id: &str) -> Result<(), ApiError> {
             "connector_sync_job_id" => {
                 "[connector_sync_job_id] of the connector sync job cannot be null or empty.".to_owned()
             }
+            // The secrets APIs name their id `id` and check it with the rest of the request,
+            // each with its own message.
+            "id" => return Ok(()),
             _ => format!("[{name}] cannot be [null] or [\"\"]."),
         }
     } else if id.len() > MAX_ID_BYTES {
@@ -406,7 +419,11 @@ mod tests {
 
     #[test]
     fn every_api_is_declared_once_and_named_for_its_action() {
-        let apis: Vec<&Api> = sync_job::APIS.iter().chain(connector::APIS.iter()).collect();
+        let apis: Vec<&Api> = sync_job::APIS
+            .iter()
+            .chain(connector_secrets::APIS.iter())
+            .chain(connector::APIS.iter())
+            .collect();
         for (n, api) in apis.iter().enumerate() {
             assert!(
                 apis[..n]

@@ -10,6 +10,7 @@ mod connector;
 mod connector_filtering;
 mod connector_hostile;
 mod connector_races;
+mod connector_secrets;
 mod connector_security;
 mod conventions;
 mod faults;

@@ -182,7 +182,11 @@ async fn what_the_service_does_not_serve_is_answered_by_the_cluster_byte_for_byt
         ),
         (Method::GET, "/no-such-index-pt/_search".into(), None),
         (Method::POST, format!("/{index}/_search"), Some(&bad_query)),
-        (Method::GET, "/_connector/_secret/pt-secret".into(), None),
+        (
+            Method::GET,
+            "/_connector/pt-connector/_no_such_endpoint".into(),
+            None,
+        ),
     ];
     for (method, path, body) in reads {
         let what = format!("{method} {path}");
@@ -413,7 +417,7 @@ async fn the_services_own_routes_stay_its_own_and_everything_else_is_the_cluster
 
     // A compatible-with version the service refuses for its own APIs is the cluster's to judge.
     for (path, accept) in [
-        ("/_connector/_secret/pt-secret", "application/json"),
+        ("/_connector/pt-connector/_no_such_endpoint", "application/json"),
         (
             "/.elastic-connectors-sync-jobs/_search?size=0",
             "application/vnd.elasticsearch+json; compatible-with=7",
