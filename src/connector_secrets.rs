@@ -20,6 +20,8 @@ use crate::request::{BodyParser, Fields, Kind};
 
 /// Where the secrets live, as in Elasticsearch (not configurable there either).
 pub const SECRETS_ALIAS: &str = ".connector-secrets";
+/// The concrete index behind it, named as Elasticsearch's system index descriptor names it.
+const SECRETS_INDEX: &str = ".connector-secrets-1";
 
 /// `POST /_connector/_secret`: `value` may be left out, and is then refused by the validation.
 pub const POST: BodyParser = BodyParser {
@@ -45,7 +47,7 @@ impl ConnectorSecrets {
     pub fn new(store: Arc<Store>) -> Self {
         Self {
             store,
-            layout: Layout::new(CONNECTOR_SECRETS, SECRETS_ALIAS),
+            layout: Layout::named(CONNECTOR_SECRETS, SECRETS_ALIAS, SECRETS_INDEX),
         }
     }
 

@@ -17,7 +17,7 @@ pub const CONNECTORS: &str = include_str!("layouts/elastic-connectors.json");
 /// `.elastic-connectors-sync-jobs-v1` behind `.elastic-connectors-sync-jobs`.
 pub const SYNC_JOBS: &str = include_str!("layouts/elastic-connectors-sync-jobs.json");
 
-/// `.connector-secrets-v1` behind `.connector-secrets`: the settings and mappings of
+/// `.connector-secrets-1` behind `.connector-secrets`: the settings and mappings of
 /// Elasticsearch's `.connector-secrets` system index descriptor.
 pub const CONNECTOR_SECRETS: &str = include_str!("layouts/connector-secrets.json");
 
@@ -35,23 +35,32 @@ pub fn index_names_alias(connectors: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct Layout {
     pub alias: String,
+    concrete: String,
     body: Value,
 }
 
 impl Layout {
-    /// The layout of `definition` (one of the files above) behind `alias`.
+    /// The layout of `definition` (one of the files above) behind `alias`, in the concrete index
+    /// `<alias>-v1` (the connector indices' naming).
     pub fn new(definition: &str, alias: &str) -> Self {
+        Self::named(definition, alias, &format!("{alias}-v1"))
+    }
+
+    /// The same in a concrete index of another name (`.connector-secrets-1`, as Elasticsearch's
+    /// system index descriptor names it).
+    pub fn named(definition: &str, alias: &str, concrete: &str) -> Self {
         let mut body: Value = serde_json::from_str(definition).expect("the index layouts are valid JSON");
         body["aliases"] = json!({ alias: {} });
         Self {
             alias: alias.to_owned(),
+            concrete: concrete.to_owned(),
             body,
         }
     }
 
     /// The concrete index behind the alias.
     pub fn concrete_index(&self) -> String {
-        format!("{}-v1", self.alias)
+        self.concrete.clone()
     }
 
     pub fn body(&self) -> &Value {
