@@ -2,9 +2,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Once;
 use std::time::Duration;
 
-use connector_sync_proxy::config::{
-    LogFormat, PassthroughSettings, Refresh, Settings, TlsVerification, UpdateStrategy,
-};
+use connector_sync_proxy::config::{Settings, UpdateStrategy};
 use connector_sync_proxy::startup::Application;
 use serde_json::{json, Value};
 
@@ -212,17 +210,7 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)
         sync_jobs_index: INDEX.to_owned(),
         connectors_index: CONNECTORS_INDEX.to_owned(),
         update_strategy: backend.strategy,
-        refresh: Refresh::True,
-        upstream_timeout: Duration::from_secs(30),
-        conflict_retries: 10,
-        client_timeout: Duration::from_secs(5),
-        max_body_size: connector_sync_proxy::config::DEFAULT_MAX_BODY_SIZE,
-        workers: connector_sync_proxy::config::DEFAULT_WORKERS,
-        shutdown_grace: Duration::from_secs(30),
-        credentials: None,
-        tls: TlsVerification::Verify { extra_ca: None },
-        log_format: LogFormat::Plain,
-        passthrough: Some(PassthroughSettings::default()),
+        ..Settings::default()
     };
     adjust(&mut settings);
     let application = Application::build(settings).expect("the service did not start");
