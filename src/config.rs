@@ -18,14 +18,14 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 /// Every environment variable the service reads starts with this.
-pub const ENV_PREFIX: &str = "CONNECTOR_SYNC_PROXY_";
+const ENV_PREFIX: &str = "CONNECTOR_SYNC_PROXY_";
 /// The file read when `--config-file` is not given; a missing default file is not an error.
-pub const DEFAULT_CONFIG_FILE: &str = "config/default.toml";
+const DEFAULT_CONFIG_FILE: &str = "config/default.toml";
 const CONFIG_FILE_ENV: &str = "CONNECTOR_SYNC_PROXY_CONFIG_FILE";
 /// The password of `es_username`, when it is not in `es_password_file`. Never a flag.
-pub const PASSWORD_ENV: &str = "CONNECTOR_SYNC_PROXY_ES_PASSWORD";
+const PASSWORD_ENV: &str = "CONNECTOR_SYNC_PROXY_ES_PASSWORD";
 /// An encoded API key, when it is not in `es_api_key_file`. Never a flag.
-pub const API_KEY_ENV: &str = "CONNECTOR_SYNC_PROXY_ES_API_KEY";
+const API_KEY_ENV: &str = "CONNECTOR_SYNC_PROXY_ES_API_KEY";
 
 /// How every change that depends on the stored document is made atomic. Partial updates that
 /// depend on nothing stored (check_in, update_stats) are one partial update either way, and a
@@ -192,7 +192,7 @@ struct Cli {
 /// default from `Layered::default()` and its environment variable from its key. Clap reads only
 /// the arguments; the environment is figment's layer, so a flag and its variable cannot disagree
 /// about which one wins.
-pub fn command() -> clap::Command {
+fn command() -> clap::Command {
     let mut defaults = shown_defaults();
     defaults.insert(
         "config_file".to_owned(),
@@ -621,11 +621,11 @@ mod node_urls {
     use serde::de::{Deserializer, SeqAccess, Visitor};
     use serde::Serializer;
 
-    pub fn serialize<S: Serializer>(urls: &[String], serializer: S) -> Result<S::Ok, S::Error> {
+    pub(super) fn serialize<S: Serializer>(urls: &[String], serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_seq(urls)
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
         struct Urls;
         impl<'de> Visitor<'de> for Urls {
             type Value = Vec<String>;
@@ -664,11 +664,11 @@ mod duration {
     use serde::de::{Deserializer, Error, Visitor};
     use serde::Serializer;
 
-    pub fn serialize<S: Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+    pub(super) fn serialize<S: Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
         humantime_serde::serialize(duration, serializer)
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
         deserializer.deserialize_any(DurationVisitor)
     }
 
@@ -725,14 +725,19 @@ mod optional_duration {
 
     use super::duration::{parse, DurationVisitor};
 
-    pub fn serialize<S: Serializer>(duration: &Option<Duration>, serializer: S) -> Result<S::Ok, S::Error> {
+    pub(super) fn serialize<S: Serializer>(
+        duration: &Option<Duration>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
         match duration {
             Some(duration) => super::duration::serialize(duration, serializer),
             None => serializer.serialize_str("none"),
         }
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duration>, D::Error> {
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Duration>, D::Error> {
         struct OrNone;
         impl Visitor<'_> for OrNone {
             type Value = Option<Duration>;
@@ -773,7 +778,7 @@ mod size {
     const UNITS: [(&str, usize); 4] = [("gb", 1 << 30), ("mb", 1 << 20), ("kb", 1 << 10), ("b", 1)];
 
     /// The largest unit that writes the size exactly.
-    pub fn serialize<S: Serializer>(bytes: &usize, serializer: S) -> Result<S::Ok, S::Error> {
+    pub(super) fn serialize<S: Serializer>(bytes: &usize, serializer: S) -> Result<S::Ok, S::Error> {
         let (unit, factor) = UNITS
             .into_iter()
             .find(|(_, factor)| *bytes != 0 && bytes.is_multiple_of(*factor))
@@ -781,7 +786,7 @@ mod size {
         serializer.serialize_str(&format!("{}{unit}", bytes / factor))
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<usize, D::Error> {
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<usize, D::Error> {
         struct Size;
         impl Visitor<'_> for Size {
             type Value = usize;
