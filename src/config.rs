@@ -283,7 +283,7 @@ impl Default for Layered {
             sync_jobs_index: ".elastic-connectors-sync-jobs".to_owned(),
             connectors_index: ".elastic-connectors".to_owned(),
             update_strategy: UpdateStrategy::Auto,
-            // As Elasticsearch's own connector APIs write.
+            // Every write visible at once, so that a list sees it (README, Connector API).
             refresh: Refresh::True,
             upstream_timeout: Duration::from_secs(30),
             conflict_retries: 10,
