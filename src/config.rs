@@ -52,6 +52,22 @@ pub enum Refresh {
     False,
 }
 
+/// Which ingest pipeline the service installs under the name the connector service uses
+/// (`search-default-ingestion`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IngestPipeline {
+    /// Elasticsearch's pipeline, where every ingest node has its processors; elsewhere none,
+    /// said at start-up and in /-/ready.
+    Full,
+    /// Elasticsearch's pipeline where the cluster has its processors, an empty pipeline of the
+    /// same name where it does not (documents are then indexed unprocessed).
+    #[value(name = "full_or_empty")]
+    FullOrEmpty,
+    /// No pipeline.
+    None,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LogFormat {
@@ -183,10 +199,31 @@ struct Cli {
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     unsafe_passthrough_service_credentials: Option<bool>,
 
+    /// Install the connector index templates (and the ingest pipeline) into the cluster at
+    /// start-up and keep them installed, as Elasticsearch's connector module does; turn it off
+    /// where someone else owns them (the ent-search module, an operator's own templates)
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    install_templates: Option<bool>,
+
+    /// The ingest pipeline installed as search-default-ingestion: full (Elasticsearch's, where
+    /// the cluster has its processors), full_or_empty (an empty one where it has not) or none
+    #[arg(long, value_enum, value_name = "PIPELINE")]
+    ingest_pipeline: Option<IngestPipeline>,
+
+    /// Repair the connector indices and exit, instead of serving: an index that exists without
+    /// its layout (no alias, dynamic mappings, or an index named like the alias) has its
+    /// documents moved into the index laid out behind the alias, none lost
+    #[arg(long)]
+    #[serde(skip)]
+    repair: bool,
+
     /// Log format: plain lines or json (one object per line)
     #[arg(long, value_enum, value_name = "FORMAT")]
     log_format: Option<LogFormat>,
 }
+
+/// Flags that are actions of one run, not settings: no file key, no variable.
+const COMMAND_LINE_ONLY: [&str; 1] = ["repair"];
 
 /// The command line, its help completed from the one place each thing is written: every flag's
 /// default from `Layered::default()` and its environment variable from its key. Clap reads only
@@ -200,6 +237,9 @@ fn command() -> clap::Command {
     );
     Cli::command().mut_args(|arg| {
         let key = arg.get_id().as_str().to_owned();
+        if COMMAND_LINE_ONLY.contains(&key.as_str()) {
+            return arg;
+        }
         let mut help = arg.get_help().map(ToString::to_string).unwrap_or_default();
         if let Some(default) = defaults.get(&key) {
             help.push_str(&format!(" [default: {default}]"));
@@ -272,6 +312,8 @@ struct Layered {
     #[serde(with = "optional_duration")]
     passthrough_timeout: Option<Duration>,
     unsafe_passthrough_service_credentials: bool,
+    install_templates: bool,
+    ingest_pipeline: IngestPipeline,
     log_format: LogFormat,
 }
 
@@ -304,6 +346,8 @@ impl Default for Layered {
             passthrough: true,
             passthrough_timeout: None,
             unsafe_passthrough_service_credentials: false,
+            install_templates: true,
+            ingest_pipeline: IngestPipeline::Full,
             log_format: LogFormat::Plain,
         }
     }
@@ -360,6 +404,9 @@ impl Layered {
             credentials,
             tls,
             log_format: self.log_format,
+            install_templates: self.install_templates,
+            ingest_pipeline: self.ingest_pipeline,
+            repair: false,
             passthrough,
         })
     }
@@ -414,6 +461,10 @@ pub struct Settings {
     pub credentials: Option<ServiceCredentials>,
     pub tls: TlsVerification,
     pub log_format: LogFormat,
+    pub install_templates: bool,
+    pub ingest_pipeline: IngestPipeline,
+    /// `--repair`: repair the connector indices and exit.
+    pub repair: bool,
     /// None when pass-through is turned off.
     pub passthrough: Option<PassthroughSettings>,
 }
@@ -437,10 +488,14 @@ impl Settings {
     /// Layers the defaults, the file, the environment and this command line, then reads the
     /// secrets and checks the result.
     fn from_cli(cli: Cli) -> anyhow::Result<Self> {
+        let repair = cli.repair;
         let layered: Layered = layers(cli)?.extract_lossy().map_err(settings_error)?;
         let password = secret_from(PASSWORD_ENV, layered.es_password_file.as_deref())?;
         let api_key = secret_from(API_KEY_ENV, layered.es_api_key_file.as_deref())?;
-        layered.resolve(password, api_key)
+        Ok(Settings {
+            repair,
+            ..layered.resolve(password, api_key)?
+        })
     }
 
     /// The node URLs as they may appear in logs: without user information.
@@ -873,7 +928,7 @@ mod tests {
 
     /// Per setting: its value in the file (TOML), in the environment and on the command line,
     /// and each as the layered settings show it.
-    const LAYERS: [(&str, [(&str, &str); 3]); 21] = [
+    const LAYERS: [(&str, [(&str, &str); 3]); 23] = [
         (
             "listen",
             [
@@ -978,6 +1033,18 @@ mod tests {
             [("true", "true"), ("false", "false"), ("true", "true")],
         ),
         (
+            "install_templates",
+            [("false", "false"), ("true", "true"), ("false", "false")],
+        ),
+        (
+            "ingest_pipeline",
+            [
+                ("\"none\"", "none"),
+                ("full_or_empty", "full_or_empty"),
+                ("full", "full"),
+            ],
+        ),
+        (
             "log_format",
             [("\"json\"", "json"), ("plain", "plain"), ("json", "json")],
         ),
@@ -992,7 +1059,7 @@ mod tests {
         let flags: Vec<String> = Cli::command()
             .get_arguments()
             .map(|arg| arg.get_id().to_string())
-            .filter(|id| id != "config_file")
+            .filter(|id| id != "config_file" && !COMMAND_LINE_ONLY.contains(&id.as_str()))
             .collect();
         let mut sorted = flags.clone();
         sorted.sort();
@@ -1226,6 +1293,10 @@ mod tests {
             let help = command().render_long_help().to_string();
             for arg in Cli::command().get_arguments() {
                 let key = arg.get_id().as_str();
+                if COMMAND_LINE_ONLY.contains(&key) {
+                    assert!(help.contains("--repair") && !help.contains(&env_name(key)));
+                    continue;
+                }
                 assert!(
                     help.contains(&format!("--{}", key.replace('_', "-"))),
                     "{key} missing"

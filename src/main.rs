@@ -1,6 +1,6 @@
 use connector_sync_proxy::config::Settings;
 use connector_sync_proxy::logging;
-use connector_sync_proxy::startup::Application;
+use connector_sync_proxy::startup::{self, Application};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -13,6 +13,9 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
+    if settings.repair {
+        return startup::repair_indices(settings).await;
+    }
     let application = Application::build(settings)?;
     application.run_until_stopped().await?;
     Ok(())

@@ -14,7 +14,8 @@ use crate::cluster::Cluster;
 use crate::config::Settings;
 use crate::connector::Connectors;
 use crate::documents::layouts::{self, Layout};
-use crate::documents::Store;
+use crate::documents::templates::Installer;
+use crate::documents::{repair, Store};
 use crate::metrics::Metrics;
 use crate::passthrough::Passthrough;
 use crate::routes::{configure, conventions::conventions, State};
@@ -45,10 +46,25 @@ impl Application {
         let store = Arc::new(Store::new(cluster, &settings));
         let jobs_layout = Layout::new(layouts::SYNC_JOBS, &settings.sync_jobs_index);
         let connectors_layout = Layout::new(layouts::CONNECTORS, &settings.connectors_index);
+        let setup = Arc::new(Installer::new(
+            store.clone(),
+            all_layouts(&settings),
+            settings.ingest_pipeline,
+        ));
+        if settings.install_templates {
+            // Installs the index templates and the pipeline now and checks them from then on.
+            tokio::spawn(setup.clone().run());
+        } else {
+            setup.disable();
+            log::info!(
+                "install_templates is off: the index templates and the ingest pipeline are left to others"
+            );
+        }
         let state = web::Data::new(State {
             jobs: SyncJobs::new(store.clone(), jobs_layout.clone(), connectors_layout.clone()),
             connectors: Connectors::new(store.clone(), connectors_layout, jobs_layout),
             store,
+            setup,
             max_body_size: settings.max_body_size,
         });
         let passthrough = Passthrough::connect(&settings, metrics.clone())?.map(web::Data::new);
@@ -92,4 +108,47 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// Every connector index the service uses, the connectors' first: the layouts its templates are
+/// built from and `--repair` repairs.
+fn all_layouts(settings: &Settings) -> Vec<Layout> {
+    vec![
+        Layout::new(layouts::CONNECTORS, &settings.connectors_index),
+        Layout::new(layouts::SYNC_JOBS, &settings.sync_jobs_index),
+        Layout::new(
+            layouts::INDEX_NAMES,
+            &layouts::index_names_alias(&settings.connectors_index),
+        ),
+    ]
+}
+
+/// `--repair`: installs the templates, then repairs each connector index that exists without its
+/// layout, then checks the templates again (a template whose alias an index of that name holds
+/// can only be installed once the repair has moved that index away); what was done goes to the
+/// log. Fails when something could not be repaired or installed.
+pub async fn repair_indices(settings: Settings) -> anyhow::Result<()> {
+    let metrics = Arc::new(Metrics::new());
+    let store = Arc::new(Store::new(Cluster::connect(&settings, metrics)?, &settings));
+    let setup = Installer::new(store.clone(), all_layouts(&settings), settings.ingest_pipeline);
+    let unreachable =
+        |err: crate::error::ApiError| anyhow::anyhow!("the cluster cannot be reached: {}", err.body());
+    setup.check().await.map_err(unreachable)?;
+    for layout in all_layouts(&settings) {
+        let steps = repair::repair(store.cluster(), &layout)
+            .await
+            .with_context(|| format!("repairing {} failed", layout.concrete_index()))?;
+        for step in steps {
+            log::info!("repair: {step}");
+        }
+    }
+    setup.check().await.map_err(unreachable)?;
+    let report = setup.report();
+    if !report.templates_in_place() || !report.bare_indices.is_empty() {
+        anyhow::bail!(
+            "the indices were repaired, but not everything is in place: {}",
+            report.to_json()
+        );
+    }
+    Ok(())
 }

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use super::model;
 use crate::cluster::Forwarded;
 use crate::documents::layouts::Layout;
-use crate::documents::{Found, Missing, Rule, Source, Store, Target, Written};
+use crate::documents::{Decision, Found, Rule, Source, Store, Target, Written};
 use crate::error::{ApiError, ErrorType};
 use crate::time::{parse_date, request_stamp};
 
@@ -61,7 +61,7 @@ pub fn invalid(name: &str) -> Option<String> {
 }
 
 /// Elasticsearch's answer when another connector uses the name.
-pub fn in_use(name: &str) -> ApiError {
+fn in_use(name: &str) -> ApiError {
     ApiError::new(
         ErrorType::Status,
         format!("Index name [{name}] is used by another connector."),
@@ -162,18 +162,23 @@ impl IndexNames {
             let judged = found.source;
             let take = |current: &Source| {
                 if owner(current) == Some(connector_id) || *current == judged {
-                    Ok(reservation(connector_id))
+                    Ok(Decision::new(reservation(connector_id)))
                 } else {
                     Err(in_use(name))
                 }
             };
-            let gone = |_: Missing| in_use(name);
             let target = Target {
                 index: &self.reservations.alias,
                 id: name,
-                missing: &gone,
             };
-            self.store.update(&target, Rule::Decide(&take), forwarded).await?;
+            self.store
+                .update(target, Rule::Decide(&take), forwarded)
+                .await
+                .map_err(|err| match err.missing_or() {
+                    // Released since it was judged: someone else may be claiming it now.
+                    Ok(_) => in_use(name),
+                    Err(err) => err,
+                })?;
             return Ok(if held { Claim::Held } else { Claim::New });
         }
         Err(in_use(name))

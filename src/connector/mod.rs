@@ -12,7 +12,7 @@ pub mod model;
 pub mod rules;
 pub mod scheduling;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use serde_json::{json, Map, Value};
@@ -20,7 +20,8 @@ use serde_json::{json, Map, Value};
 use crate::cluster::Forwarded;
 use crate::documents::layouts::{self, Layout};
 use crate::documents::{
-    merged, page, page_bounds, with_id, Applied, Missing, Rule, Source, Store, Target, Written,
+    merged, page, page_bounds, with_id, Applied, Decide, Decision, Outcome, Rule, Source, Store, Target,
+    Written,
 };
 use crate::error::{ApiError, ErrorType};
 use crate::request::{Fields, Params};
@@ -30,9 +31,6 @@ use model::{Creation, MANAGED_INDEX_PREFIX};
 
 /// The answer of a connector operation.
 type Reply = Result<Value, ApiError>;
-
-/// A decision on a stored connector: the whole new document, or the answer that refuses it.
-type Decision<'a> = &'a (dyn Fn(&Source) -> Result<Source, ApiError> + Sync);
 
 /// The connectors of one cluster.
 pub struct Connectors {
@@ -192,14 +190,14 @@ impl Connectors {
                 .map_err(|_| ApiError::connector_not_found(id))?;
             held
         } else {
-            let held = Mutex::new(None);
+            // The name it held, handed back by the decision on the version it deleted.
             let soft_delete = |source: &Source| {
-                *held.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) =
-                    model::index_name(source).map(str::to_owned);
-                Ok(with(source, [(model::DELETED, true.into())]))
+                Ok(Decision {
+                    document: with(source, [(model::DELETED, true.into())]),
+                    value: model::index_name(source).map(str::to_owned),
+                })
             };
-            self.decide(id, &soft_delete, forwarded).await?;
-            held.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner())
+            self.decide(id, &soft_delete, forwarded).await?.value
         };
         if let Some(name) = held {
             self.names.release(&name, id, forwarded).await;
@@ -259,13 +257,13 @@ impl Connectors {
             _ => {}
         }
         if let Some(schema) = schema {
-            let replace = |source: &Source| Ok(configuration::replace(source, &schema));
+            let replace = |source: &Source| Ok(Decision::new(configuration::replace(source, &schema)));
             self.decide(id, &replace, forwarded).await?;
             // Elasticsearch replaces the schema with a script, which always reports a change.
-            return Ok(result(Applied::Updated));
+            return Ok(json!({ "result": Applied::Updated.result() }));
         }
         let values = values.unwrap_or_default();
-        let set = |source: &Source| configuration::set_values(source, &values);
+        let set = |source: &Source| configuration::set_values(source, &values).map(Decision::new);
         self.decide(id, &set, forwarded).await.map(result)
     }
 
@@ -322,7 +320,9 @@ impl Connectors {
             rules.iter().map(|rule| filtering::rule(rule, &now)).collect()
         });
         let snippet = snippet.map(|snippet| filtering::advanced_snippet(&snippet, &now));
-        let draft = |source: &Source| filtering::update_draft(source, rules.clone(), snippet.clone(), &now);
+        let draft = |source: &Source| {
+            filtering::update_draft(source, rules.clone(), snippet.clone(), &now).map(Decision::new)
+        };
         self.decide(id, &draft, forwarded).await.map(result)
     }
 
@@ -330,14 +330,16 @@ impl Connectors {
     pub async fn update_filtering_validation(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
         let now = request_stamp();
         let validation = filtering::validation(&body.value("validation").unwrap_or_default());
-        let set = |source: &Source| filtering::set_draft_validation(source, validation.clone(), &now);
+        let set = |source: &Source| {
+            filtering::set_draft_validation(source, validation.clone(), &now).map(Decision::new)
+        };
         self.decide(id, &set, forwarded).await.map(result)
     }
 
     /// `PUT /_connector/{id}/_filtering/_activate`
     pub async fn activate_filtering(&self, id: &str, forwarded: &Forwarded) -> Reply {
         let now = request_stamp();
-        let activate = |source: &Source| filtering::activate_draft(source, &now);
+        let activate = |source: &Source| filtering::activate_draft(source, &now).map(Decision::new);
         self.decide(id, &activate, forwarded).await.map(result)
     }
 
@@ -357,7 +359,7 @@ impl Connectors {
             }
         }
         let claim = self.claim(name, id, forwarded).await?;
-        let previous = Mutex::new(None);
+        // The name it held before, handed back by the decision on the version it replaced.
         let attach = |source: &Source| {
             if let Some(name) = name {
                 let native = source.get(model::IS_NATIVE).and_then(Value::as_bool) == Some(true);
@@ -368,21 +370,19 @@ impl Connectors {
                     ));
                 }
             }
-            *previous.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) =
-                model::index_name(source).map(str::to_owned);
-            Ok(with(
-                source,
-                [(model::INDEX_NAME, name.map_or(Value::Null, Value::from))],
-            ))
+            Ok(Decision {
+                document: with(
+                    source,
+                    [(model::INDEX_NAME, name.map_or(Value::Null, Value::from))],
+                ),
+                value: model::index_name(source).map(str::to_owned),
+            })
         };
-        let applied = self.decide(id, &attach, forwarded).await;
-        let applied = self.settle(claim, name, id, applied, forwarded).await?;
-        let previous = previous
-            .into_inner()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        self.release_previous(previous.as_deref(), name, id, forwarded)
+        let outcome = self.decide(id, &attach, forwarded).await;
+        let outcome = self.settle(claim, name, id, outcome, forwarded).await?;
+        self.release_previous(outcome.value.as_deref(), name, id, forwarded)
             .await;
-        Ok(result(applied))
+        Ok(result(outcome))
     }
 
     /// `PUT /_connector/{id}/_last_sync`: the statistics given; null clears nothing.
@@ -435,7 +435,7 @@ impl Connectors {
                 };
                 changes.push((model::STATUS, status.into()));
             }
-            Ok(with(source, changes))
+            Ok(Decision::new(with(source, changes)))
         };
         self.decide(id, &set, forwarded).await.map(result)
     }
@@ -469,13 +469,13 @@ impl Connectors {
         let set = |source: &Source| {
             let created = source.get(model::STATUS).and_then(Value::as_str) == Some("created");
             let status = if created { "created" } else { "needs_configuration" };
-            Ok(with(
+            Ok(Decision::new(with(
                 source,
                 [
                     ("service_type", service_type.into()),
                     (model::STATUS, status.into()),
                 ],
-            ))
+            )))
         };
         self.decide(id, &set, forwarded).await.map(result)
     }
@@ -498,7 +498,7 @@ impl Connectors {
             if !model::may_become(from, to) {
                 return Err(model::invalid_transition(from, to));
             }
-            Ok(with(source, [(model::STATUS, to.into())]))
+            Ok(Decision::new(with(source, [(model::STATUS, to.into())])))
         };
         self.decide(id, &set, forwarded).await.map(result)
     }
@@ -516,18 +516,16 @@ impl Connectors {
     /// A partial update, as Elasticsearch writes without looking the connector up: a missing
     /// connector is a missing document, and a soft-deleted one is updated all the same.
     async fn merge(&self, id: &str, partial: Source, forwarded: &Forwarded) -> Reply {
-        let index = self.connectors.concrete_index();
-        let missing = |_: Missing| ApiError::document_missing(id, &index);
-        let target = Target {
-            index: &self.connectors.alias,
-            id,
-            missing: &missing,
-        };
-        let applied = self
+        let rule: Rule<(), ApiError> = Rule::Merge(partial);
+        let outcome = self
             .store
-            .update(&target, Rule::Merge(partial), forwarded)
-            .await?;
-        Ok(result(applied))
+            .update(self.target(id), rule, forwarded)
+            .await
+            .map_err(|err| match err.missing_or() {
+                Ok(_) => ApiError::document_missing(id, &self.connectors.concrete_index()),
+                Err(err) => err,
+            })?;
+        Ok(result(outcome))
     }
 
     /// A partial update of whichever of the two fields the body gives (null clears nothing);
@@ -545,25 +543,33 @@ impl Connectors {
 
     /// A decision on the live connector, as Elasticsearch decides after looking it up: a missing
     /// or soft-deleted connector is not found. Decided and written in one atomic step.
-    async fn decide(
+    async fn decide<D: Default>(
         &self,
         id: &str,
-        decide: Decision<'_>,
+        decide: &Decide<'_, D, ApiError>,
         forwarded: &Forwarded,
-    ) -> Result<Applied, ApiError> {
+    ) -> Result<Outcome<D>, ApiError> {
         let live = |source: &Source| {
             if model::is_deleted(source) {
                 return Err(ApiError::connector_not_found(id));
             }
             decide(source)
         };
-        let missing = |_: Missing| ApiError::connector_not_found(id);
-        let target = Target {
+        self.store
+            .update(self.target(id), Rule::Decide(&live), forwarded)
+            .await
+            .map_err(|err| match err.missing_or() {
+                Ok(_) => ApiError::connector_not_found(id),
+                Err(err) => err,
+            })
+    }
+
+    /// The connector to change.
+    fn target<'a>(&'a self, id: &'a str) -> Target<'a> {
+        Target {
             index: &self.connectors.alias,
             id,
-            missing: &missing,
-        };
-        self.store.update(&target, Rule::Decide(&live), forwarded).await
+        }
     }
 
     /// Claims the index name for the connector (nothing for none).
@@ -636,6 +642,7 @@ fn given(body: &Fields, names: &[&str]) -> Source {
         .collect()
 }
 
-fn result(applied: Applied) -> Value {
-    json!({ "result": applied.result() })
+/// Elasticsearch's answer to an update: what it did.
+fn result<D>(outcome: Outcome<D>) -> Value {
+    json!({ "result": outcome.applied.result() })
 }

@@ -55,9 +55,22 @@ impl Layout {
     }
 }
 
-/// Creates the concrete index with its alias; an index that exists by now (another request
-/// created it first) is fine.
-pub async fn create_index(cluster: &Cluster, layout: &Layout, forwarded: &Forwarded) -> Result<(), ApiError> {
+/// Whether `create_index` made the index or found it there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Creation {
+    Created,
+    Existed,
+}
+
+/// Creates the concrete index with its alias, from the same definition the index templates are
+/// built from, so that an index the service creates is laid out even where the templates could
+/// not be installed. An index that exists by now (another request or client created it first)
+/// is `Existed`: whether it is laid out is for the caller to ask (`problems`).
+pub async fn create_index(
+    cluster: &Cluster,
+    layout: &Layout,
+    forwarded: &Forwarded,
+) -> Result<Creation, ApiError> {
     let path = format!("/{}", encode(&layout.concrete_index()));
     let body = Bytes::from(layout.body.to_string());
     let reply = cluster
@@ -77,11 +90,79 @@ pub async fn create_index(cluster: &Cluster, layout: &Layout, forwarded: &Forwar
                 layout.concrete_index(),
                 layout.alias
             );
-            Ok(())
+            Ok(Creation::Created)
         }
-        400 if reply.body()["error"]["type"] == "resource_already_exists_exception" => Ok(()),
+        400 if reply.body()["error"]["type"] == "resource_already_exists_exception" => Ok(Creation::Existed),
+        // The alias is taken by an index of that name.
+        400 if reply.body()["error"]["type"] == "invalid_alias_name_exception" => Ok(Creation::Existed),
         _ => Err(reply.into_error()),
     }
+}
+
+/// What keeps the connector APIs from using the index behind `layout`: each index that exists
+/// without the layout they need, with what is wrong and how to repair it. Nothing when the
+/// indices are laid out, do not exist yet, or cannot be inspected with the credentials at hand.
+pub async fn problems(cluster: &Cluster, layout: &Layout) -> Result<Vec<(String, String)>, ApiError> {
+    let forwarded = Forwarded::default();
+    let mut found = Vec::new();
+    let repair = "; repair it with `connector-sync-proxy --repair`, which moves its documents into an \
+                  index laid out behind the alias (README: Repairing a connector index)";
+    let concrete = layout.concrete_index();
+    let reply = cluster
+        .call(
+            "setup",
+            &forwarded,
+            Method::Get,
+            &format!("/{}", encode(&concrete)),
+            &[
+                ("filter_path", "*.aliases,*.mappings.dynamic"),
+                ("expand_wildcards", "all"),
+            ],
+            None,
+        )
+        .await?;
+    if reply.status == 200 {
+        let body = reply.body();
+        let index = &body[&concrete];
+        let mut wrong = Vec::new();
+        if index["aliases"].get(&layout.alias).is_none() {
+            wrong.push(format!("it has no alias [{}]", layout.alias));
+        }
+        if !matches!(index["mappings"]["dynamic"].as_str(), Some("false" | "strict")) {
+            wrong.push("its mappings are dynamic".to_owned());
+        }
+        if !wrong.is_empty() {
+            found.push((
+                concrete.clone(),
+                format!(
+                    "the index [{concrete}] exists without the layout the connector APIs need: {} (it was \
+                     created before the index templates were installed, or by an older version){repair}",
+                    wrong.join(" and ")
+                ),
+            ));
+        }
+    }
+    let reply = cluster
+        .call(
+            "setup",
+            &forwarded,
+            Method::Get,
+            &format!("/{}", encode(&layout.alias)),
+            &[("filter_path", "*.aliases"), ("expand_wildcards", "all")],
+            None,
+        )
+        .await?;
+    if reply.status == 200 && reply.body().get(&layout.alias).is_some() {
+        let alias = &layout.alias;
+        found.push((
+            alias.clone(),
+            format!(
+                "[{alias}] is an index, not the alias of [{concrete}]: a client wrote to [{alias}] before \
+                 the index behind it existed{repair}"
+            ),
+        ));
+    }
+    Ok(found)
 }
 
 #[cfg(test)]

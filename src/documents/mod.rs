@@ -3,6 +3,8 @@
 
 pub mod layouts;
 mod pages;
+pub mod repair;
+pub mod templates;
 mod update;
 
 use std::sync::atomic::AtomicBool;
@@ -19,8 +21,8 @@ use crate::error::{ApiError, ErrorType};
 use layouts::Layout;
 pub use pages::{page, page_bounds, with_id};
 pub use update::{
-    merged, partial_update, row_document, script_body, Applied, Field, Missing, Row, Rows, Rule, Table,
-    Target, TABLE_SCRIPT,
+    merged, partial_update, row_document, script_body, Applied, Decide, Decision, Field, Missing, Outcome,
+    Row, Rows, Rule, Table, Target, UpdateError,
 };
 
 pub type Source = Map<String, Value>;
@@ -149,7 +151,13 @@ impl Store {
                 200 => return Ok(Some(Written::Updated)),
                 409 if only_new => return Ok(None),
                 404 if Missing::of(&reply) == Missing::Index => {
-                    layouts::create_index(&self.cluster, layout, forwarded).await?;
+                    let creation = layouts::create_index(&self.cluster, layout, forwarded).await?;
+                    if creation == layouts::Creation::Existed {
+                        let problems = layouts::problems(&self.cluster, layout).await?;
+                        if !problems.is_empty() {
+                            return Err(templates::bare_index_error(&problems));
+                        }
+                    }
                 }
                 _ => return Err(reply.into_error()),
             }

@@ -1,14 +1,30 @@
-//! The one way a stored document changes. An operation declares its rule; this module writes it
-//! as one atomic step in the cluster:
+//! The one way a stored document changes. An operation hands `Store::update` a `Target` and a
+//! `Rule`, both plain values; the update writes the rule as one atomic step in the cluster and
+//! answers with what happened as a value (`Outcome`, or an `UpdateError` the caller turns into
+//! its own answer). Storage never calls back into the domain to build an error.
+//!
+//! What each kind of rule does, under each `update_strategy`:
+//!
+//! | rule | `script` | `optimistic` | `auto` |
+//! |---|---|---|---|
+//! | `Merge` | one partial `_update` | the same | the same |
+//! | `Table` | one scripted `_update` | guarded | scripted, guarded once the cluster cannot run the script |
+//! | `Decide` | guarded | guarded | guarded |
 //!
 //! - `Rule::Merge`: a partial document merged into whatever is stored (Elasticsearch's partial
-//!   `_update`, which is atomic by itself and never creates a document).
-//! - `Rule::Table`: a transition keyed on one field. The same table is either sent with a fixed
-//!   script that applies the row for the stored value inside the cluster (one round trip), or
-//!   looked up here on a realtime read and written with `if_seq_no`/`if_primary_term`, so that it
-//!   only lands on the version it was decided on.
-//! - `Rule::Decide`: any decision on the whole stored document, written with the same guard.
+//!   `_update`, atomic by itself and never creating a document).
+//! - `Rule::Table`: a transition keyed on one field. Scripted, a fixed Painless script receives
+//!   the table as parameters and applies the row for the stored value inside the cluster (one
+//!   round trip); guarded, the row is looked up here and written as a partial update.
+//! - `Rule::Decide`: a decision in Rust on the whole stored document, so it is always guarded:
+//!   the whole new document is written.
+//!
+//! Guarded means: a realtime GET, the rule applied here, then a write with
+//! `if_seq_no`/`if_primary_term`, so that it only lands on the version it was decided on; on a
+//! version conflict it reads and decides again, up to `conflict_retries` times. One loop serves
+//! tables and decisions.
 
+use std::convert::Infallible;
 use std::sync::atomic::Ordering;
 use std::sync::OnceLock;
 
@@ -26,7 +42,7 @@ use crate::error::{ApiError, ErrorType};
 /// document as a partial update merges (objects key by key, anything else replaced); a value
 /// without a row leaves the document untouched (`noop`), and the service answers from the value
 /// returned with the noop.
-pub const TABLE_SCRIPT: &str = "void merge(Map into, Map changes) { for (def entry : changes.entrySet()) { \
+const TABLE_SCRIPT: &str = "void merge(Map into, Map changes) { for (def entry : changes.entrySet()) { \
 def value = entry.getValue(); def current = into.get(entry.getKey()); \
 if (value instanceof Map && current instanceof Map) { merge(current, value); } else { into.put(entry.getKey(), value); } } } \
 def row = params.rows.get(ctx._source.get(params.field)); \
@@ -41,11 +57,11 @@ const SCRIPTS_UNAVAILABLE: [&str; 3] = [
     "cannot execute scripts using [update] context",
 ];
 
-/// The document to change, and the answers when it is not there.
+/// The document to change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Target<'a> {
     pub index: &'a str,
     pub id: &'a str,
-    pub missing: &'a (dyn Fn(Missing) -> ApiError + Sync),
 }
 
 /// What was not there.
@@ -57,7 +73,7 @@ pub enum Missing {
 
 impl Missing {
     /// Which one a 404 from the cluster means.
-    pub fn of(reply: &Reply) -> Self {
+    pub(super) fn of(reply: &Reply) -> Self {
         match reply.body()["error"]["type"].as_str() {
             Some("index_not_found_exception") => Self::Index,
             _ => Self::Document,
@@ -65,21 +81,90 @@ impl Missing {
     }
 }
 
-/// How an operation changes a document.
-pub enum Rule<'a> {
+/// A decision in Rust on the whole stored document: the new document and a value handed back
+/// to the caller with the outcome, or the domain's refusal `E`.
+pub type Decide<'a, D, E> = dyn Fn(&Source) -> Result<Decision<D>, E> + Sync + 'a;
+
+/// How an operation changes a document: a plain value, built by the operation and handed to
+/// `Store::update`. `D` is what a `Decide` rule hands back and `E` what it refuses with;
+/// `Merge` and `Table` decide nothing in Rust, and are used with the defaults.
+pub enum Rule<'a, D = (), E = Infallible> {
     /// Merge this partial document into whatever is stored.
     Merge(Source),
     Table(Table<'a>),
-    /// The new document, decided on the stored one, or the answer that refuses the change.
-    Decide(&'a (dyn Fn(&Source) -> Result<Source, ApiError> + Sync)),
+    Decide(&'a Decide<'a, D, E>),
+}
+
+/// What a `Decide` rule decided: the whole new document (the stored one, unchanged, for no
+/// change), and the value the caller gets back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision<D = ()> {
+    pub document: Source,
+    pub value: D,
+}
+
+impl Decision {
+    /// A new document and nothing else to hand back.
+    pub fn new(document: Source) -> Self {
+        Self { document, value: () }
+    }
+}
+
+/// What an update did, and the value its rule decided (`D::default()` for `Merge` and
+/// `Table`, which decide nothing in Rust).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome<D = ()> {
+    pub applied: Applied,
+    pub value: D,
+}
+
+/// Why an update wrote nothing. The caller turns each case into its own answer.
+#[derive(Debug)]
+pub enum UpdateError<E = Infallible> {
+    /// The document, or its index, is not there.
+    Missing(Missing),
+    /// A table has no row for the stored value of its key field (`null` when the field is
+    /// absent), and the stamp of this request is not there either.
+    NoRow(Value),
+    /// The decision refused the change.
+    Refused(E),
+    /// The cluster failed, or the document kept changing past `conflict_retries`: the answer
+    /// as it stands.
+    Failed(ApiError),
+}
+
+impl<E: From<ApiError>> UpdateError<E> {
+    /// What is left of the error of a rule without a table (`Merge`, `Decide`): the document or
+    /// index that was missing, or else the answer (the decision's refusal, or the failure as it
+    /// stands).
+    pub fn missing_or(self) -> Result<Missing, E> {
+        match self {
+            Self::Missing(missing) => Ok(missing),
+            Self::Refused(refusal) => Err(refusal),
+            Self::Failed(err) => Err(err.into()),
+            Self::NoRow(found) => {
+                debug_assert!(false, "a rule without a table found no row for {found}");
+                Err(ApiError::new(
+                    ErrorType::Internal,
+                    "an update without a transition table was refused as a transition",
+                )
+                .into())
+            }
+        }
+    }
+}
+
+impl<E> From<ApiError> for UpdateError<E> {
+    fn from(err: ApiError) -> Self {
+        Self::Failed(err)
+    }
 }
 
 /// A transition keyed on one field: for each value the field may hold, the partial document to
-/// merge. A value without a row refuses the change with `refuse(value)`.
+/// merge. A value without a row refuses the change (`UpdateError::NoRow`).
 pub struct Table<'a> {
     pub field: &'static str,
     pub rows: Rows<'a>,
-    pub refuse: &'a (dyn Fn(&Value) -> ApiError + Sync),
     /// A field every row sets to a value unique to this request: finding it there means an
     /// earlier attempt of this same request landed and only its answer was lost.
     pub stamp: Option<(&'static str, &'a str)>,
@@ -146,8 +231,9 @@ impl Table<'_> {
         self.rows.get(value)
     }
 
-    /// The row for the stored document, or why there is none.
-    fn decide(&self, source: &Source) -> Result<Option<&Row<'_>>, ApiError> {
+    /// The row for the stored document; `None` when this request's stamp is already there;
+    /// the stored value when it has no row.
+    fn decide(&self, source: &Source) -> Result<Option<&Row<'_>>, Value> {
         if let Some(row) = self.row(source) {
             return Ok(Some(row));
         }
@@ -156,11 +242,11 @@ impl Table<'_> {
                 return Ok(None);
             }
         }
-        Err((self.refuse)(source.get(self.field).unwrap_or(&Value::Null)))
+        Err(source.get(self.field).cloned().unwrap_or(Value::Null))
     }
 
     /// The fields to read back: the key, and the stamp.
-    pub fn source_fields(&self) -> String {
+    fn source_fields(&self) -> String {
         match self.stamp {
             Some((stamp, _)) => format!("{},{stamp}", self.field),
             None => self.field.to_owned(),
@@ -185,73 +271,104 @@ impl Applied {
     }
 }
 
-enum ScriptFailure {
-    /// The cluster cannot run the script; nothing was written.
-    Unavailable(Reply),
-    Api(ApiError),
+/// What a guarded step writes on the version it read.
+enum Write {
+    /// A partial update (`_update` with `doc`).
+    Partial(Source),
+    /// The whole document (`_doc`).
+    Whole(Source),
 }
 
-impl From<ApiError> for ScriptFailure {
+/// What a guarded step decided on the version it read.
+enum Step<D> {
+    /// Nothing to write: the answer is this.
+    Done(Applied, D),
+    Write(Write, D),
+}
+
+enum ScriptFailure<E> {
+    /// The cluster cannot run the script; nothing was written.
+    Unavailable(Reply),
+    Update(UpdateError<E>),
+}
+
+impl<E> From<UpdateError<E>> for ScriptFailure<E> {
+    fn from(err: UpdateError<E>) -> Self {
+        Self::Update(err)
+    }
+}
+
+impl<E> From<ApiError> for ScriptFailure<E> {
     fn from(err: ApiError) -> Self {
-        Self::Api(err)
+        Self::Update(err.into())
     }
 }
 
 impl Store {
     /// Changes one document by `rule`, as one atomic step: the document is either changed by
-    /// exactly what the rule decided on the version it changes, or not at all.
-    pub async fn update(
+    /// exactly what the rule decided on the version it changes, or not at all. See the module
+    /// documentation for what each rule does under each `update_strategy`.
+    pub async fn update<D: Default, E>(
         &self,
-        target: &Target<'_>,
-        rule: Rule<'_>,
+        target: Target<'_>,
+        rule: Rule<'_, D, E>,
         forwarded: &Forwarded,
-    ) -> Result<Applied, ApiError> {
-        match rule {
-            Rule::Merge(partial) => self.merge(target, &partial, forwarded).await,
-            Rule::Decide(decide) => self.guarded(target, decide, forwarded).await,
-            Rule::Table(table) => self.transition(target, &table, forwarded).await,
-        }
+    ) -> Result<Outcome<D>, UpdateError<E>> {
+        let applied = match rule {
+            Rule::Merge(partial) => self.merge(target, &partial, forwarded).await?,
+            Rule::Table(table) => self.transition(target, &table, forwarded).await?,
+            Rule::Decide(decide) => return self.decided(target, decide, forwarded).await,
+        };
+        Ok(Outcome {
+            applied,
+            value: D::default(),
+        })
     }
 
-    async fn merge(
+    async fn merge<E>(
         &self,
-        target: &Target<'_>,
+        target: Target<'_>,
         partial: &Source,
         forwarded: &Forwarded,
-    ) -> Result<Applied, ApiError> {
+    ) -> Result<Applied, UpdateError<E>> {
         let body = partial_update(partial);
         let reply = self.send_update(target, &[], body, forwarded).await?;
         match reply.status {
-            200 => applied(&reply),
-            404 => Err((target.missing)(Missing::of(&reply))),
-            _ => Err(reply.into_error()),
+            200 => Ok(applied(&reply)?),
+            404 => Err(UpdateError::Missing(Missing::of(&reply))),
+            _ => Err(reply.into_error().into()),
         }
     }
 
-    async fn transition(
-        &self,
-        target: &Target<'_>,
-        table: &Table<'_>,
-        forwarded: &Forwarded,
-    ) -> Result<Applied, ApiError> {
-        let scripted = match self.strategy {
+    /// Whether a table is applied by the script: `script` always, `optimistic` never, `auto`
+    /// until the cluster said it cannot run it.
+    fn scripted(&self) -> bool {
+        match self.strategy {
             UpdateStrategy::Optimistic => false,
             UpdateStrategy::Script => true,
             UpdateStrategy::Auto => !self.scripts_unavailable.load(Ordering::Relaxed),
-        };
-        if !scripted {
+        }
+    }
+
+    async fn transition<E>(
+        &self,
+        target: Target<'_>,
+        table: &Table<'_>,
+        forwarded: &Forwarded,
+    ) -> Result<Applied, UpdateError<E>> {
+        if !self.scripted() {
             return self.transition_guarded(target, table, forwarded).await;
         }
         match self.transition_scripted(target, table, forwarded).await {
             Ok(applied) => Ok(applied),
-            Err(ScriptFailure::Api(err)) => Err(err),
+            Err(ScriptFailure::Update(err)) => Err(err),
             Err(ScriptFailure::Unavailable(reply)) if self.strategy == UpdateStrategy::Script => {
                 log::error!(
                     "the cluster cannot run the update script and update_strategy is script; \
                      use auto or optimistic: {}",
                     reply.body()
                 );
-                Err(reply.into_error())
+                Err(reply.into_error().into())
             }
             Err(ScriptFailure::Unavailable(reply)) => {
                 if !self.scripts_unavailable.swap(true, Ordering::Relaxed) {
@@ -268,12 +385,12 @@ impl Store {
     }
 
     /// One scripted update: the row is chosen and written inside the cluster.
-    async fn transition_scripted(
+    async fn transition_scripted<E>(
         &self,
-        target: &Target<'_>,
+        target: Target<'_>,
         table: &Table<'_>,
         forwarded: &Forwarded,
-    ) -> Result<Applied, ScriptFailure> {
+    ) -> Result<Applied, ScriptFailure<E>> {
         let body = script_body(table.field, &table.rows);
         let retries = self.conflict_retries.to_string();
         let fields = table.source_fields();
@@ -290,7 +407,7 @@ impl Store {
                 Some(WriteResult::Noop) => {
                     let get = reply.parse::<UpdateAnswer>().and_then(|answer| answer.get);
                     let source = get.and_then(|get| get.source).unwrap_or_default();
-                    match table.decide(&source)? {
+                    match table.decide(&source).map_err(UpdateError::NoRow)? {
                         None => Ok(Applied::Updated),
                         Some(row) => {
                             log::error!("the update script left a row unapplied: {row:?}");
@@ -300,81 +417,85 @@ impl Store {
                 }
                 _ => Err(unexpected(&reply).into()),
             },
-            404 => Err((target.missing)(Missing::of(&reply)).into()),
+            404 => Err(UpdateError::Missing(Missing::of(&reply)).into()),
             409 => Err(self.conflicts_exhausted(target.id).into()),
             400 if cannot_run_script(&reply.body()) => Err(ScriptFailure::Unavailable(reply)),
             _ => Err(reply.into_error().into()),
         }
     }
 
-    /// Realtime read, the row looked up here, then a partial update that only applies if nobody
-    /// wrote the document since it was read; decided again on a conflict.
-    async fn transition_guarded(
+    /// The table applied by the guarded loop: the row looked up here, written as a partial
+    /// update; this request's stamp already there means it landed before.
+    async fn transition_guarded<E>(
         &self,
-        target: &Target<'_>,
+        target: Target<'_>,
         table: &Table<'_>,
         forwarded: &Forwarded,
-    ) -> Result<Applied, ApiError> {
+    ) -> Result<Applied, UpdateError<E>> {
         let fields = table.source_fields();
-        for _attempt in 0..=self.conflict_retries {
-            let found = self
-                .get(target.index, target.id, forwarded, Some(&fields))
-                .await?
-                .map_err(target.missing)?;
-            let Some(row) = table.decide(&found.source)? else {
-                return Ok(Applied::Updated);
-            };
-            let body = partial_update(&row_document(row));
-            match self
-                .write_guarded(target, &found, "_update", body, forwarded)
-                .await?
-            {
-                Some(applied) => return Ok(applied),
-                None => continue,
-            }
-        }
-        Err(self.conflicts_exhausted(target.id))
+        let step = |source: &Source| match table.decide(source).map_err(UpdateError::NoRow)? {
+            None => Ok(Step::Done(Applied::Updated, ())),
+            Some(row) => Ok(Step::Write(Write::Partial(row_document(row)), ())),
+        };
+        let outcome = self.guarded(target, Some(&fields), step, forwarded).await?;
+        Ok(outcome.applied)
     }
 
-    /// Realtime read, the new document decided here, then a write of the whole document that
-    /// only applies if nobody wrote it since it was read; decided again on a conflict.
-    async fn guarded(
+    /// The decision applied by the guarded loop: the whole new document written, unless it is
+    /// the stored one.
+    async fn decided<D, E>(
         &self,
-        target: &Target<'_>,
-        decide: &(dyn Fn(&Source) -> Result<Source, ApiError> + Sync),
+        target: Target<'_>,
+        decide: &Decide<'_, D, E>,
         forwarded: &Forwarded,
-    ) -> Result<Applied, ApiError> {
+    ) -> Result<Outcome<D>, UpdateError<E>> {
+        let step = |source: &Source| {
+            let Decision { document, value } = decide(source).map_err(UpdateError::Refused)?;
+            Ok(if document == *source {
+                Step::Done(Applied::Noop, value)
+            } else {
+                Step::Write(Write::Whole(document), value)
+            })
+        };
+        self.guarded(target, None, step, forwarded).await
+    }
+
+    /// The guarded loop: a realtime read (of `fields`, or the whole document), `step` decided
+    /// on it here, then its write guarded by `if_seq_no`/`if_primary_term`, so that it only
+    /// lands on the version it was decided on; read and decided again when another write got
+    /// there first, up to `conflict_retries` times.
+    async fn guarded<D, E>(
+        &self,
+        target: Target<'_>,
+        fields: Option<&str>,
+        step: impl Fn(&Source) -> Result<Step<D>, UpdateError<E>>,
+        forwarded: &Forwarded,
+    ) -> Result<Outcome<D>, UpdateError<E>> {
         for _attempt in 0..=self.conflict_retries {
             let found = self
-                .get(target.index, target.id, forwarded, None)
+                .get(target.index, target.id, forwarded, fields)
                 .await?
-                .map_err(target.missing)?;
-            let new = decide(&found.source)?;
-            if new == found.source {
-                return Ok(Applied::Noop);
-            }
-            let body = Bytes::from(serde_json::to_vec(&new).unwrap_or_default());
-            match self
-                .write_guarded(target, &found, "_doc", body, forwarded)
-                .await?
-            {
-                Some(applied) => return Ok(applied),
-                None => continue,
+                .map_err(UpdateError::Missing)?;
+            let (write, value) = match step(&found.source)? {
+                Step::Done(applied, value) => return Ok(Outcome { applied, value }),
+                Step::Write(write, value) => (write, value),
+            };
+            if let Some(applied) = self.write_guarded(target, &found, &write, forwarded).await? {
+                return Ok(Outcome { applied, value });
             }
         }
-        Err(self.conflicts_exhausted(target.id))
+        Err(self.conflicts_exhausted(target.id).into())
     }
 
     /// A write that only lands on the version that was read; `None` when another write got there
     /// first.
-    async fn write_guarded(
+    async fn write_guarded<E>(
         &self,
-        target: &Target<'_>,
+        target: Target<'_>,
         read: &Found,
-        endpoint: &str,
-        body: Bytes,
+        write: &Write,
         forwarded: &Forwarded,
-    ) -> Result<Option<Applied>, ApiError> {
+    ) -> Result<Option<Applied>, UpdateError<E>> {
         let seq_no = read.seq_no.to_string();
         let primary_term = read.primary_term.to_string();
         let query = [
@@ -383,27 +504,30 @@ impl Store {
             ("refresh", self.refresh),
             ("require_alias", "true"),
         ];
-        let path = doc_path(target.index, endpoint, target.id);
-        let method = if endpoint == "_doc" {
-            Method::Put
-        } else {
-            Method::Post
+        let (method, endpoint, body) = match write {
+            Write::Partial(partial) => (Method::Post, "_update", partial_update(partial)),
+            Write::Whole(document) => (
+                Method::Put,
+                "_doc",
+                Bytes::from(serde_json::to_vec(document).unwrap_or_default()),
+            ),
         };
+        let path = doc_path(target.index, endpoint, target.id);
         let reply = self
             .cluster
             .call("update", forwarded, method, &path, &query, Some(&body))
             .await?;
         match reply.status {
-            200 => applied(&reply).map(Some),
+            200 => Ok(Some(applied(&reply)?)),
             409 => Ok(None),
-            404 => Err((target.missing)(Missing::of(&reply))),
-            _ => Err(reply.into_error()),
+            404 => Err(UpdateError::Missing(Missing::of(&reply))),
+            _ => Err(reply.into_error().into()),
         }
     }
 
     async fn send_update(
         &self,
-        target: &Target<'_>,
+        target: Target<'_>,
         extra: &[(&str, &str)],
         body: Bytes,
         forwarded: &Forwarded,
@@ -547,14 +671,12 @@ mod tests {
 
     #[test]
     fn a_table_picks_the_row_or_refuses_or_recognises_its_own_stamp() {
-        let refuse = |value: &Value| ApiError::new(ErrorType::Status, format!("from {value}"));
         let table = Table {
             field: "status",
             rows: Rows(vec![(
                 "pending",
                 vec![("status", Field::Text("canceled")), ("at", Field::Text("T1"))],
             )]),
-            refuse: &refuse,
             stamp: Some(("at", "T1")),
         };
         let row = table.decide(&object(json!({"status": "pending"}))).unwrap();
@@ -563,10 +685,14 @@ mod tests {
             .decide(&object(json!({"status": "canceled", "at": "T1"})))
             .unwrap()
             .is_none());
-        let err = table
+        let found = table
             .decide(&object(json!({"status": "canceled", "at": "T0"})))
             .unwrap_err();
-        assert_eq!(err.body()["error"]["reason"], "from \"canceled\"");
+        assert_eq!(found, json!("canceled"));
+        assert_eq!(
+            table.decide(&object(json!({"at": "T0"}))).unwrap_err(),
+            Value::Null
+        );
         assert_eq!(table.source_fields(), "status,at");
     }
 

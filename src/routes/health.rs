@@ -15,9 +15,11 @@ pub async fn live() -> HttpResponse {
 }
 
 /// `GET /-/ready`: the cluster answers; 503 (or 504) in Elasticsearch's envelope when it does not.
+/// The detail says what became of the index templates and the ingest pipeline the service
+/// installs, and names connector indices that exist without their layout.
 pub async fn ready(state: web::Data<State>) -> Result<HttpResponse, ApiError> {
     state.store.cluster().ping().await?;
-    Ok(HttpResponse::Ok().json(json!({ "status": "ready" })))
+    Ok(HttpResponse::Ok().json(json!({ "status": "ready", "setup": state.setup.report().to_json() })))
 }
 
 /// `GET /-/metrics`: Prometheus' text format.

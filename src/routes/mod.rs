@@ -20,6 +20,7 @@ use serde_json::Value;
 
 use crate::cluster::Forwarded;
 use crate::connector::Connectors;
+use crate::documents::templates::Installer;
 use crate::documents::Store;
 use crate::error::{ApiError, ErrorType};
 use crate::request::{refuse_body, require_body, BodyParser, Fields, Params};
@@ -28,6 +29,8 @@ use crate::sync_job::SyncJobs;
 /// What the handlers share.
 pub struct State {
     pub store: std::sync::Arc<Store>,
+    /// The index templates and pipeline the service installs, and what became of them.
+    pub setup: std::sync::Arc<Installer>,
     /// The largest body an API reads (`max_body_size`).
     pub max_body_size: usize,
     pub jobs: SyncJobs,

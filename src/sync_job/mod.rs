@@ -10,11 +10,15 @@ use serde_json::{json, Map, Value};
 
 use crate::cluster::Forwarded;
 use crate::documents::layouts::Layout;
-use crate::documents::{page, page_bounds, with_id, Field, Missing, Rule, Source, Store, Target};
+use crate::documents::{
+    page, page_bounds, with_id, Field, Missing, Rule, Source, Store, Table, Target, UpdateError,
+};
 use crate::error::{ApiError, ErrorType};
 use crate::request::{parse_error, Fields, Params};
 use crate::time::{format_instant, parse_date, request_stamp};
-use rules::{JobType, TriggerMethod, CANCEL, CLAIM_TRANSITION, COUNTS, ERROR_TRANSITION, LAST_SEEN};
+use rules::{
+    JobType, Transition, TriggerMethod, CANCEL, CLAIM_TRANSITION, COUNTS, ERROR_TRANSITION, LAST_SEEN,
+};
 use status::ConnectorSyncStatus;
 
 /// The sync jobs of one cluster, and the connectors they are made from.
@@ -33,16 +37,11 @@ impl SyncJobs {
         }
     }
 
-    pub fn index(&self) -> &str {
-        &self.jobs.alias
-    }
-
-    /// The answer for a job that is not there: the bare id when the index exists (Elasticsearch
-    /// found no document), the longer message when the index does not.
-    fn not_found(id: &str) -> impl Fn(Missing) -> ApiError + Sync + '_ {
-        move |missing| match missing {
-            Missing::Document => ApiError::new(ErrorType::ResourceNotFound, id),
-            Missing::Index => ApiError::job_not_found(id),
+    /// The job to change.
+    fn target<'a>(&'a self, id: &'a str) -> Target<'a> {
+        Target {
+            index: &self.jobs.alias,
+            id,
         }
     }
 
@@ -109,7 +108,7 @@ impl SyncJobs {
             .store
             .get(&self.jobs.alias, id, forwarded, None)
             .await?
-            .map_err(Self::not_found(id))?;
+            .map_err(|missing| not_found(id, missing))?;
         Ok(with_id(id, found.source))
     }
 
@@ -167,20 +166,18 @@ impl SyncJobs {
         self.store
             .delete(&self.jobs.alias, id, forwarded)
             .await?
-            .map_err(Self::not_found(id))?;
+            .map_err(|missing| not_found(id, missing))?;
         Ok(json!({ "acknowledged": true }))
     }
 
     /// `PUT /_connector/_sync_job/{id}/_cancel`
     pub async fn cancel(&self, id: &str, forwarded: &Forwarded) -> Result<Value, ApiError> {
         let now = request_stamp();
-        let refuse = |found: &Value| CANCEL.refusal(id, found);
         let table = CANCEL.table(
             |to| rules::cancel_fields(to, &now),
-            &refuse,
             Some((rules::CANCELATION_REQUESTED_AT, &now)),
         );
-        self.change(id, Rule::Table(table), forwarded).await
+        self.transition(id, &CANCEL, table, forwarded).await
     }
 
     /// `PUT /_connector/_sync_job/{id}/_claim`: only a pending or suspended job, atomically.
@@ -188,13 +185,11 @@ impl SyncJobs {
         let worker_hostname = body.str("worker_hostname").unwrap_or_default();
         let sync_cursor = body.object("sync_cursor");
         let now = request_stamp();
-        let refuse = |found: &Value| CLAIM_TRANSITION.refusal(id, found);
         let table = CLAIM_TRANSITION.table(
             |_| rules::claim_fields(worker_hostname, &now, sync_cursor.as_ref()),
-            &refuse,
             Some((rules::STARTED_AT, &now)),
         );
-        self.change(id, Rule::Table(table), forwarded).await
+        self.transition(id, &CLAIM_TRANSITION, table, forwarded).await
     }
 
     /// `PUT /_connector/_sync_job/{id}/_error`
@@ -205,15 +200,14 @@ impl SyncJobs {
                 "[error] of the connector sync job cannot be null or empty".to_owned(),
             ]));
         }
-        let refuse = |found: &Value| ERROR_TRANSITION.refusal(id, found);
-        let table = ERROR_TRANSITION.table(|_| vec![("error", Field::Text(message))], &refuse, None);
-        self.change(id, Rule::Table(table), forwarded).await
+        let table = ERROR_TRANSITION.table(|_| vec![("error", Field::Text(message))], None);
+        self.transition(id, &ERROR_TRANSITION, table, forwarded).await
     }
 
     /// `PUT /_connector/_sync_job/{id}/_check_in`: `last_seen`, whatever the status.
     pub async fn check_in(&self, id: &str, forwarded: &Forwarded) -> Result<Value, ApiError> {
         let partial = Map::from_iter([(LAST_SEEN.to_owned(), Value::from(request_stamp()))]);
-        self.change(id, Rule::Merge(partial), forwarded).await
+        self.merge(id, partial, forwarded).await
     }
 
     /// `PUT /_connector/_sync_job/{id}/_stats`: the counts, `last_seen` and `metadata`,
@@ -262,24 +256,54 @@ impl SyncJobs {
         if let Some(metadata) = body.object("metadata") {
             partial.insert("metadata".to_owned(), Value::Object(metadata));
         }
-        self.change(id, Rule::Merge(partial), forwarded).await
+        self.merge(id, partial, forwarded).await
     }
 
-    /// Applies `rule` to the job and answers as Elasticsearch does.
-    async fn change(&self, id: &str, rule: Rule<'_>, forwarded: &Forwarded) -> Result<Value, ApiError> {
-        // Operations that only merge read nothing first, so Elasticsearch names the job in full
-        // whatever was missing; the transitions read it first and name only the id.
-        let merge = matches!(rule, Rule::Merge(_));
-        let read_first = Self::not_found(id);
-        let update_only = |_: Missing| ApiError::job_not_found(id);
-        let missing: &(dyn Fn(Missing) -> ApiError + Sync) = if merge { &update_only } else { &read_first };
-        let target = Target {
-            index: &self.jobs.alias,
-            id,
-            missing,
-        };
-        let applied = self.store.update(&target, rule, forwarded).await?;
-        Ok(json!({ "result": applied.result() }))
+    /// Moves the job by `table`. Elasticsearch reads the job first, so a missing job is named
+    /// as a read names it; a status without a row is the transition's refusal.
+    async fn transition(
+        &self,
+        id: &str,
+        transition: &Transition,
+        table: Table<'_>,
+        forwarded: &Forwarded,
+    ) -> Result<Value, ApiError> {
+        let rule: Rule = Rule::Table(table);
+        let outcome = self
+            .store
+            .update(self.target(id), rule, forwarded)
+            .await
+            .map_err(|err| match err {
+                UpdateError::Missing(missing) => not_found(id, missing),
+                UpdateError::NoRow(found) => transition.refusal(id, &found),
+                UpdateError::Refused(never) => match never {},
+                UpdateError::Failed(err) => err,
+            })?;
+        Ok(json!({ "result": outcome.applied.result() }))
+    }
+
+    /// Merges `partial` into the job. Elasticsearch writes it without reading first, so it names
+    /// the job in full whatever was missing.
+    async fn merge(&self, id: &str, partial: Source, forwarded: &Forwarded) -> Result<Value, ApiError> {
+        let rule: Rule<(), ApiError> = Rule::Merge(partial);
+        let outcome = self
+            .store
+            .update(self.target(id), rule, forwarded)
+            .await
+            .map_err(|err| match err.missing_or() {
+                Ok(_) => ApiError::job_not_found(id),
+                Err(err) => err,
+            })?;
+        Ok(json!({ "result": outcome.applied.result() }))
+    }
+}
+
+/// The answer for a job a read did not find: the bare id when the index exists (Elasticsearch
+/// found no document), the longer message when the index does not.
+fn not_found(id: &str, missing: Missing) -> ApiError {
+    match missing {
+        Missing::Document => ApiError::new(ErrorType::ResourceNotFound, id),
+        Missing::Index => ApiError::job_not_found(id),
     }
 }
 

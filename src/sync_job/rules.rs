@@ -11,8 +11,8 @@ use crate::request::{BodyParser, Kind};
 
 pub const STATUS: &str = "status";
 pub const CANCELATION_REQUESTED_AT: &str = "cancelation_requested_at";
-pub const CANCELED_AT: &str = "canceled_at";
-pub const COMPLETED_AT: &str = "completed_at";
+const CANCELED_AT: &str = "canceled_at";
+const COMPLETED_AT: &str = "completed_at";
 pub const STARTED_AT: &str = "started_at";
 pub const LAST_SEEN: &str = "last_seen";
 
@@ -167,17 +167,16 @@ pub const ERROR_TRANSITION: Transition = Transition {
 
 impl Transition {
     /// The table for one request: each status the job may leave, mapped to what the request
-    /// writes there, `fields(to)` beside the new status.
+    /// writes there, `fields(to)` beside the new status. A status without a row is answered by
+    /// `refusal`.
     pub fn table<'a>(
         &self,
         fields: impl Fn(ConnectorSyncStatus) -> Row<'a>,
-        refuse: &'a (dyn Fn(&Value) -> ApiError + Sync),
         stamp: Option<(&'static str, &'a str)>,
     ) -> Table<'a> {
         Table {
             field: STATUS,
             rows: self.rows(fields),
-            refuse,
             stamp,
         }
     }
@@ -342,8 +341,7 @@ mod tests {
     #[test]
     fn the_cancel_table_holds_exactly_the_allowed_rows() {
         let now = "2026-01-02T03:04:05.678Z";
-        let refuse = |_: &Value| ApiError::new(ErrorType::Status, "no");
-        let table = CANCEL.table(|to| cancel_fields(to, now), &refuse, None);
+        let table = CANCEL.table(|to| cancel_fields(to, now), None);
         assert_eq!(
             serde_json::to_value(&table.rows).unwrap(),
             json!({

@@ -1,12 +1,13 @@
-//! Every row of the cancel table, for both update strategies, read back from the node.
+//! Every row of the cancel table, for both update strategies, read back from the node; and what
+//! each update strategy does for each kind of rule.
 
 use chrono::{DateTime, Utc};
 use connector_sync_proxy::config::{Refresh, UpdateStrategy};
 use serde_json::{json, Value};
 
 use crate::helpers::{
-    es_error, invalid_transition, job, spawn_app, spawn_app_with, unique_id, Backend, BOTH, ELASTICSEARCH,
-    INDEX, SCRIPTING,
+    connector, es_error, invalid_transition, job, spawn_app, spawn_app_with, unique_id, Backend, TestApp,
+    BOTH, ELASTICSEARCH, INDEX, SCRIPTING,
 };
 
 /// Cancels a job in `from` and checks the stored document: exactly the expected fields written,
@@ -87,6 +88,78 @@ async fn auto_strategy_uses_the_script_where_it_can() {
     app.node.seed(&id, job("pending")).await;
     assert_eq!(app.cancel(&id).await.status(), 200);
     assert_eq!(app.node.read(&id).await.unwrap().source["status"], "canceled");
+}
+
+/// How many calls of `operation` the service made to the cluster, from its metrics.
+async fn upstream_calls(app: &TestApp, operation: &str) -> u64 {
+    let text = app
+        .http
+        .get(format!("{}/-/metrics", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let prefix = format!(
+        r#"connector_sync_proxy_upstream_request_duration_seconds_count{{operation="{operation}"}} "#
+    );
+    text.lines()
+        .find_map(|line| line.strip_prefix(&prefix))
+        .map_or(0, |count| count.parse().unwrap())
+}
+
+#[tokio::test]
+async fn the_update_strategy_chooses_how_a_table_is_applied_and_nothing_else() {
+    // (backend, strategy, the realtime reads and updates a table costs)
+    let cases = [
+        (SCRIPTING, UpdateStrategy::Script, (0, 1)),
+        (SCRIPTING, UpdateStrategy::Auto, (0, 1)),
+        (SCRIPTING, UpdateStrategy::Optimistic, (1, 1)),
+        (ELASTICSEARCH, UpdateStrategy::Optimistic, (1, 1)),
+        // The script is refused once, then the table is applied guarded.
+        (ELASTICSEARCH, UpdateStrategy::Auto, (1, 2)),
+    ];
+    for (backend, strategy, (table_gets, table_updates)) in cases {
+        let case = format!("{} {strategy:?}", backend.name);
+        let app = spawn_app(backend.with_strategy(strategy)).await;
+        let job_id = unique_id("strategy-job");
+        app.node.seed(&job_id, job("pending")).await;
+        let connector_id = unique_id("strategy-connector");
+        app.node
+            .seed_connector(&connector_id, connector(&unique_id("search-strategy")))
+            .await;
+        let calls = || async {
+            (
+                upstream_calls(&app, "get").await,
+                upstream_calls(&app, "update").await,
+            )
+        };
+
+        // A merge is one partial update under every strategy.
+        let (status, body) = app
+            .call("PUT", &format!("/_connector/_sync_job/{job_id}/_check_in"), None)
+            .await;
+        assert_eq!((status, &body), (200, &json!({"result": "updated"})), "{case}");
+        assert_eq!(calls().await, (0, 1), "{case}: merge");
+
+        // A table: one scripted update, or a realtime read and a guarded update.
+        assert_eq!(app.cancel(&job_id).await.status(), 200, "{case}");
+        let table = (table_gets, 1 + table_updates);
+        assert_eq!(calls().await, table, "{case}: table");
+        assert_eq!(app.node.read(&job_id).await.unwrap().source["status"], "canceled");
+
+        // A decision is made in Rust, so it is always a realtime read and a guarded write.
+        let (status, body) = app
+            .call(
+                "PUT",
+                &format!("/_connector/{connector_id}/_status"),
+                Some(json!({"status": "configured"})),
+            )
+            .await;
+        assert_eq!((status, &body), (200, &json!({"result": "updated"})), "{case}");
+        assert_eq!(calls().await, (table.0 + 1, table.1 + 1), "{case}: decision");
+    }
 }
 
 #[tokio::test]

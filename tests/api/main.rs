@@ -22,3 +22,4 @@ mod proxy;
 mod security;
 mod sync_job;
 mod sync_job_races;
+mod templates;
