@@ -15,6 +15,7 @@ use elasticsearch::http::response::Response;
 use elasticsearch::http::transport::{SingleNodeConnectionPool, TransportBuilder};
 use elasticsearch::http::Method;
 use elasticsearch::Elasticsearch;
+use secrecy::ExposeSecret;
 use serde_json::Value;
 
 use crate::config::{ServiceCredentials, Settings, TlsVerification};
@@ -124,9 +125,9 @@ impl Cluster {
             .as_ref()
             .map(|credentials| match credentials {
                 ServiceCredentials::Basic { username, password } => {
-                    Credentials::Basic(username.clone(), password.expose().to_owned())
+                    Credentials::Basic(username.clone(), password.expose_secret().to_owned())
                 }
-                ServiceCredentials::ApiKey(key) => Credentials::EncodedApiKey(key.expose().to_owned()),
+                ServiceCredentials::ApiKey(key) => Credentials::EncodedApiKey(key.expose_secret().to_owned()),
             });
         let nodes = settings
             .es_urls

@@ -1,47 +1,49 @@
-//! Settings: one type that is at once the command line (`--help`), the environment variables
-//! (prefix `CONNECTOR_SYNC_PROXY_`) and the shape of `config/default.toml`.
-//! Precedence: built-in default < file < environment < command line.
+//! Settings: one file-shaped set of keys, layered by figment from the built-in defaults, the
+//! config file, the environment (prefix `CONNECTOR_SYNC_PROXY_`) and the command line, each
+//! winning over the one before; then checked and turned into the `Settings` the service runs
+//! with. The defaults are written once, in `Layered::default()`, and `--help` shows them from
+//! there.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use clap::{Parser, ValueEnum};
-use serde::Deserialize;
+use clap::{CommandFactory, FromArgMatches, Parser, ValueEnum};
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::value::{Dict, Map, Value};
+use figment::{Figment, Metadata, Profile, Provider};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
 use url::Url;
 
+/// Every environment variable the service reads starts with this.
+const ENV_PREFIX: &str = "CONNECTOR_SYNC_PROXY_";
 /// The file read when `--config-file` is not given; a missing default file is not an error.
-pub const DEFAULT_CONFIG_FILE: &str = "config/default.toml";
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:9280";
-pub const DEFAULT_ES_URL: &str = "http://127.0.0.1:9200";
-pub const DEFAULT_SYNC_JOBS_INDEX: &str = ".elastic-connectors-sync-jobs";
-pub const DEFAULT_CONNECTORS_INDEX: &str = ".elastic-connectors";
-pub const DEFAULT_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
-pub const DEFAULT_CONFLICT_RETRIES: u32 = 10;
-pub const DEFAULT_CLIENT_TIMEOUT: Duration = Duration::from_secs(5);
-pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
-/// Measured on two cores shared with a node: one worker spent 5-11% less CPU per request than
-/// two at concurrency 64, at the same throughput (docs/benchmarks.md).
-pub const DEFAULT_WORKERS: usize = 1;
-/// Connector and sync-job bodies are settings and counters, a few KB; large advanced sync
-/// rules or sync cursors stay far below this, and it bounds what one request can make the
-/// service hold (a body is read whole to be parsed).
-pub const DEFAULT_MAX_BODY_SIZE: usize = 10 * 1024 * 1024;
+const DEFAULT_CONFIG_FILE: &str = "config/default.toml";
+const CONFIG_FILE_ENV: &str = "CONNECTOR_SYNC_PROXY_CONFIG_FILE";
+/// The password of `es_username`, when it is not in `es_password_file`. Never a flag.
+const PASSWORD_ENV: &str = "CONNECTOR_SYNC_PROXY_ES_PASSWORD";
+/// An encoded API key, when it is not in `es_api_key_file`. Never a flag.
+const API_KEY_ENV: &str = "CONNECTOR_SYNC_PROXY_ES_API_KEY";
 
-/// How a cancel is applied to the job document.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+/// How every change that depends on the stored document is made atomic. Partial updates that
+/// depend on nothing stored (check_in, update_stats) are one partial update either way, and a
+/// decision on the whole stored document, which no fixed script can make, is always a guarded
+/// write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum UpdateStrategy {
     /// Scripted update; switches to `optimistic` (with one warning) when the cluster cannot run it.
     Auto,
-    /// Always a scripted (Painless) update: one atomic round trip.
+    /// Always a scripted (Painless) update: the cluster decides and writes in one round trip.
     Script,
     /// Realtime GET, then an update guarded by if_seq_no/if_primary_term, retried on conflict.
     Optimistic,
 }
 
 /// When the write becomes visible to search, as Elasticsearch's `refresh` parameter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Refresh {
     True,
@@ -50,200 +52,9 @@ pub enum Refresh {
     False,
 }
 
-impl From<Refresh> for elasticsearch::params::Refresh {
-    fn from(refresh: Refresh) -> Self {
-        match refresh {
-            Refresh::True => Self::True,
-            Refresh::WaitFor => Self::WaitFor,
-            Refresh::False => Self::False,
-        }
-    }
-}
-
-/// Serves Elasticsearch's connector sync-job API (PUT /_connector/_sync_job/{id}/_cancel) by
-/// turning each request into one atomic update of the job document in a real cluster.
-///
-/// Every setting can also be given in the environment (CONNECTOR_SYNC_PROXY_<NAME>) or in the
-/// config file; the command line wins over the environment, which wins over the file.
-#[derive(Debug, Default, Parser, Deserialize)]
-#[command(name = "connector-sync-proxy", version, about, long_about)]
-#[serde(deny_unknown_fields)]
-pub struct Opt {
-    /// TOML file with settings [default: config/default.toml when it exists]
-    #[arg(long, env = "CONNECTOR_SYNC_PROXY_CONFIG_FILE", value_name = "PATH")]
-    #[serde(skip)]
-    pub config_file: Option<PathBuf>,
-
-    /// Address and port to serve HTTP on [default: 127.0.0.1:9280]
-    #[arg(long, env = "CONNECTOR_SYNC_PROXY_LISTEN", value_name = "ADDR:PORT")]
-    pub listen: Option<String>,
-
-    /// URL of an Elasticsearch node; repeat the flag (or separate with commas) for several
-    /// nodes of one cluster [default: http://127.0.0.1:9200]
-    #[arg(
-        long = "es-url",
-        env = "CONNECTOR_SYNC_PROXY_ES_URL",
-        hide_env_values = true,
-        value_name = "URL",
-        value_delimiter = ','
-    )]
-    #[serde(default)]
-    pub es_url: Vec<String>,
-
-    /// The alias that holds the sync-job documents; posting the first job creates it (with the
-    /// concrete index NAME-v1 behind it) when it does not exist [default:
-    /// .elastic-connectors-sync-jobs]
-    #[arg(long, env = "CONNECTOR_SYNC_PROXY_SYNC_JOBS_INDEX", value_name = "NAME")]
-    pub sync_jobs_index: Option<String>,
-
-    /// The alias that holds the connector documents; creating the first connector creates it
-    /// (with the concrete index NAME-v1 behind it) when it does not exist [default:
-    /// .elastic-connectors]
-    #[arg(long, env = "CONNECTOR_SYNC_PROXY_CONNECTORS_INDEX", value_name = "NAME")]
-    pub connectors_index: Option<String>,
-
-    /// How a cancel is applied: auto, script or optimistic [default: auto]
-    #[arg(
-        long,
-        env = "CONNECTOR_SYNC_PROXY_UPDATE_STRATEGY",
-        value_enum,
-        value_name = "STRATEGY"
-    )]
-    pub update_strategy: Option<UpdateStrategy>,
-
-    /// When the write becomes visible to search: true, wait_for or false [default: true, as
-    /// Elasticsearch's own cancel]
-    #[arg(
-        long,
-        env = "CONNECTOR_SYNC_PROXY_REFRESH",
-        value_enum,
-        value_name = "REFRESH"
-    )]
-    pub refresh: Option<Refresh>,
-
-    /// Time allowed for each request to the cluster, like 500ms, 30s or 1m [default: 30s]
-    #[arg(long, env = "CONNECTOR_SYNC_PROXY_UPSTREAM_TIMEOUT", value_name = "DURATION")]
-    pub upstream_timeout: Option<String>,
-
-    /// How often a cancel is retried when another writer changed the job document at the same
-    /// moment (version conflict) [default: 10]
-    #[arg(long, env = "CONNECTOR_SYNC_PROXY_CONFLICT_RETRIES", value_name = "N")]
-    pub conflict_retries: Option<u32>,
-
-    /// Time a client has to send the head of its request once connected; slower clients are
-    /// answered 408 and disconnected [default: 5s]
-    #[arg(long, env = "CONNECTOR_SYNC_PROXY_CLIENT_TIMEOUT", value_name = "DURATION")]
-    pub client_timeout: Option<String>,
-
-    /// The largest request body the connector APIs read, like 512kb or 10mb; a larger one is
-    /// answered 413 without being read [default: 10mb]
-    #[arg(long, env = "CONNECTOR_SYNC_PROXY_MAX_BODY_SIZE", value_name = "SIZE")]
-    pub max_body_size: Option<String>,
-
-    /// Worker threads serving HTTP, each with its own event loop. One worker spends the least
-    /// CPU per request (no wake-ups across threads) and serves thousands of requests per
-    /// second; more spread a heavier load over more cores [default: 1]
-    #[arg(long, env = "CONNECTOR_SYNC_PROXY_WORKERS", value_name = "N")]
-    pub workers: Option<usize>,
-
-    /// On SIGTERM or SIGINT the service stops accepting connections and lets requests in
-    /// flight finish for up to this long before it exits [default: 30s]
-    #[arg(long, env = "CONNECTOR_SYNC_PROXY_SHUTDOWN_GRACE", value_name = "DURATION")]
-    pub shutdown_grace: Option<String>,
-
-    /// Service credentials, for trusted networks only: the user the service authenticates as
-    /// when a request carries no Authorization header of its own. The password comes from
-    /// CONNECTOR_SYNC_PROXY_ES_PASSWORD or --es-password-file, never from a flag. Without
-    /// service credentials (the default) the caller's own credentials decide.
-    #[arg(long, env = "CONNECTOR_SYNC_PROXY_ES_USERNAME", value_name = "USER")]
-    pub es_username: Option<String>,
-
-    /// File holding the password of --es-username
-    #[arg(long, env = "CONNECTOR_SYNC_PROXY_ES_PASSWORD_FILE", value_name = "PATH")]
-    pub es_password_file: Option<PathBuf>,
-
-    /// File holding an encoded API key to use as service credentials (instead of a user); the
-    /// key may also come from CONNECTOR_SYNC_PROXY_ES_API_KEY
-    #[arg(long, env = "CONNECTOR_SYNC_PROXY_ES_API_KEY_FILE", value_name = "PATH")]
-    pub es_api_key_file: Option<PathBuf>,
-
-    /// PEM file with the certificate authorities to trust for https:// node URLs, in addition
-    /// to the public ones
-    #[arg(long, env = "CONNECTOR_SYNC_PROXY_ES_CA_CERT", value_name = "PATH")]
-    pub es_ca_cert: Option<PathBuf>,
-
-    /// Accept any certificate from the nodes. For development only: it lets anyone on the
-    /// network read and change what the service sends
-    #[arg(long, env = "CONNECTOR_SYNC_PROXY_ES_INSECURE_SKIP_VERIFY", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
-    pub es_insecure_skip_verify: Option<bool>,
-
-    /// Pass every request the service does not serve itself (anything but its own /_connector
-    /// APIs and /-/ paths) on to the cluster unchanged, so that clients can use the service as
-    /// their only cluster address; false answers those requests 404 [default: true]
-    #[arg(long, env = "CONNECTOR_SYNC_PROXY_PASSTHROUGH", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
-    pub passthrough: Option<bool>,
-
-    /// Time a passed-through request gives the node to start answering, like 30s or 10m; none
-    /// waits as long as the request takes, as Elasticsearch does. upstream_timeout, the limit of the
-    /// service's own APIs, does not apply to pass-through [default: none]
-    #[arg(
-        long,
-        env = "CONNECTOR_SYNC_PROXY_PASSTHROUGH_TIMEOUT",
-        value_name = "DURATION"
-    )]
-    pub passthrough_timeout: Option<String>,
-
-    /// UNSAFE: add the service credentials to passed-through requests that bring no
-    /// Authorization of their own. Anyone who can reach the service then has the service's
-    /// privileges on the whole cluster, for every API, not only the connector ones. Without it
-    /// (the default) a passed-through request carries only the caller's own credentials
-    #[arg(
-        long,
-        env = "CONNECTOR_SYNC_PROXY_UNSAFE_PASSTHROUGH_SERVICE_CREDENTIALS",
-        value_name = "BOOL",
-        num_args = 0..=1,
-        default_missing_value = "true"
-    )]
-    pub unsafe_passthrough_service_credentials: Option<bool>,
-
-    /// Install the connector index templates (and the ingest pipeline) into the cluster at
-    /// start-up and keep them installed, as Elasticsearch's connector module does; turn it off
-    /// where someone else owns them (the ent-search module, an operator's own templates)
-    /// [default: true]
-    #[arg(long, env = "CONNECTOR_SYNC_PROXY_INSTALL_TEMPLATES", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
-    pub install_templates: Option<bool>,
-
-    /// The ingest pipeline installed as search-default-ingestion: full (Elasticsearch's, where
-    /// the cluster has its processors), full_or_empty (an empty one where it has not) or none
-    /// [default: full]
-    #[arg(
-        long,
-        env = "CONNECTOR_SYNC_PROXY_INGEST_PIPELINE",
-        value_enum,
-        value_name = "PIPELINE"
-    )]
-    pub ingest_pipeline: Option<IngestPipeline>,
-
-    /// Repair the connector indices and exit, instead of serving: an index that exists without
-    /// its layout (no alias, dynamic mappings, or an index named like the alias) has its
-    /// documents moved into the index laid out behind the alias, none lost
-    #[arg(long)]
-    #[serde(skip)]
-    pub repair: bool,
-
-    /// Log format: plain lines or json (one object per line) [default: plain]
-    #[arg(
-        long,
-        env = "CONNECTOR_SYNC_PROXY_LOG_FORMAT",
-        value_enum,
-        value_name = "FORMAT"
-    )]
-    pub log_format: Option<LogFormat>,
-}
-
 /// Which ingest pipeline the service installs under the name the connector service uses
 /// (`search-default-ingestion`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum IngestPipeline {
     /// Elasticsearch's pipeline, where every ingest node has its processors; elsewhere none,
@@ -257,42 +68,359 @@ pub enum IngestPipeline {
     None,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LogFormat {
     Plain,
     Json,
 }
 
-/// A value that must never be printed: its Debug shows only that it is set.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+/// Serves Elasticsearch's connector and connector sync-job APIs (/_connector/...) by turning
+/// each request into one atomic update of a document in a real cluster, and passes every other
+/// request on to that cluster.
+///
+/// Every setting can also be given in the environment (CONNECTOR_SYNC_PROXY_<NAME>) or in the
+/// config file; the command line wins over the environment, which wins over the file.
+#[derive(Debug, Default, Parser, Serialize)]
+#[command(name = "connector-sync-proxy", version, about, long_about)]
+struct Cli {
+    /// TOML file with settings
+    #[arg(long, value_name = "PATH")]
+    #[serde(skip)]
+    config_file: Option<PathBuf>,
 
-impl Secret {
-    pub fn new(value: String) -> Self {
-        Self(value)
-    }
+    /// Address and port to serve HTTP on
+    #[arg(long, value_name = "ADDR:PORT")]
+    listen: Option<String>,
 
-    pub fn expose(&self) -> &str {
-        &self.0
+    /// URL of an Elasticsearch node; repeat the flag (or separate with commas) for several
+    /// nodes of one cluster
+    #[arg(long = "es-url", value_name = "URL", value_delimiter = ',')]
+    es_url: Vec<String>,
+
+    /// The alias that holds the sync-job documents; posting the first job creates it (with the
+    /// concrete index NAME-v1 behind it) when it does not exist
+    #[arg(long, value_name = "NAME")]
+    sync_jobs_index: Option<String>,
+
+    /// The alias that holds the connector documents; creating the first connector creates it
+    /// (with the concrete index NAME-v1 behind it) when it does not exist
+    #[arg(long, value_name = "NAME")]
+    connectors_index: Option<String>,
+
+    /// How a change decided on the stored document is made atomic. script: the cluster
+    /// decides and writes in one scripted update; optimistic: a realtime read, the decision here,
+    /// then a write that lands only on the version read, decided again on a conflict; auto: the
+    /// script, switching to optimistic (with one warning) when the cluster cannot run scripts.
+    /// Status transitions (a sync job's cancel, claim, error) go either way; decisions no fixed
+    /// script can make (connector updates that look at the stored connector) are always
+    /// optimistic, and partial updates that depend on nothing stored (check_in, update_stats)
+    /// need neither
+    #[arg(long, value_enum, value_name = "STRATEGY")]
+    update_strategy: Option<UpdateStrategy>,
+
+    /// When a write becomes visible to search: true (as Elasticsearch), wait_for or false
+    #[arg(long, value_enum, value_name = "REFRESH")]
+    refresh: Option<Refresh>,
+
+    /// Time allowed for each request to the cluster, like 500ms, 30s, 1m or 1h
+    #[arg(long, value_name = "DURATION")]
+    upstream_timeout: Option<String>,
+
+    /// How often a change is tried again when another writer changed the same document at the
+    /// same moment (version conflict)
+    #[arg(long, value_name = "N")]
+    conflict_retries: Option<u32>,
+
+    /// Time a client has to send the head of its request once connected; slower clients are
+    /// answered 408 and disconnected
+    #[arg(long, value_name = "DURATION")]
+    client_timeout: Option<String>,
+
+    /// The largest request body the connector APIs read, like 512kb or 10mb (kb, mb and gb are
+    /// powers of 1024; a bare number counts bytes); a larger one is answered 413 without being
+    /// read
+    #[arg(long, value_name = "SIZE")]
+    max_body_size: Option<String>,
+
+    /// Worker threads serving HTTP, each with its own event loop. One worker spends the least
+    /// CPU per request (no wake-ups across threads) and serves thousands of requests per
+    /// second; more spread a heavier load over more cores
+    #[arg(long, value_name = "N")]
+    workers: Option<usize>,
+
+    /// On SIGTERM or SIGINT the service stops accepting connections and lets requests in
+    /// flight finish for up to this long before it exits
+    #[arg(long, value_name = "DURATION")]
+    shutdown_grace: Option<String>,
+
+    /// Service credentials, for trusted networks only: the user the service authenticates as
+    /// when a request carries no Authorization header of its own. The password comes from
+    /// CONNECTOR_SYNC_PROXY_ES_PASSWORD or --es-password-file, never from a flag. Without
+    /// service credentials (the default) the caller's own credentials decide.
+    #[arg(long, value_name = "USER")]
+    es_username: Option<String>,
+
+    /// File holding the password of --es-username
+    #[arg(long, value_name = "PATH")]
+    es_password_file: Option<PathBuf>,
+
+    /// File holding an encoded API key to use as service credentials (instead of a user); the
+    /// key may also come from CONNECTOR_SYNC_PROXY_ES_API_KEY
+    #[arg(long, value_name = "PATH")]
+    es_api_key_file: Option<PathBuf>,
+
+    /// PEM file with the certificate authorities to trust for https:// node URLs, in addition
+    /// to the public ones
+    #[arg(long, value_name = "PATH")]
+    es_ca_cert: Option<PathBuf>,
+
+    /// Accept any certificate from the nodes. For development only: it lets anyone on the
+    /// network read and change what the service sends
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    es_insecure_skip_verify: Option<bool>,
+
+    /// Pass every request the service does not serve itself (anything but its own /_connector
+    /// APIs and /-/ paths) on to the cluster unchanged, so that clients can use the service as
+    /// their only cluster address; false answers those requests 404
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    passthrough: Option<bool>,
+
+    /// Time a passed-through request gives the node to start answering, like 30s or 10m; none
+    /// waits as long as the request takes, as Elasticsearch does. upstream_timeout, the limit of
+    /// the service's own APIs, does not apply to pass-through
+    #[arg(long, value_name = "DURATION")]
+    passthrough_timeout: Option<String>,
+
+    /// UNSAFE: add the service credentials to passed-through requests that bring no
+    /// Authorization of their own. Anyone who can reach the service then has the service's
+    /// privileges on the whole cluster, for every API, not only the connector ones. Without it
+    /// (the default) a passed-through request carries only the caller's own credentials
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    unsafe_passthrough_service_credentials: Option<bool>,
+
+    /// Install the connector index templates (and the ingest pipeline) into the cluster at
+    /// start-up and keep them installed, as Elasticsearch's connector module does; turn it off
+    /// where someone else owns them (the ent-search module, an operator's own templates)
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    install_templates: Option<bool>,
+
+    /// The ingest pipeline installed as search-default-ingestion: full (Elasticsearch's, where
+    /// the cluster has its processors), full_or_empty (an empty one where it has not) or none
+    #[arg(long, value_enum, value_name = "PIPELINE")]
+    ingest_pipeline: Option<IngestPipeline>,
+
+    /// Repair the connector indices and exit, instead of serving: an index that exists without
+    /// its layout (no alias, dynamic mappings, or an index named like the alias) has its
+    /// documents moved into the index laid out behind the alias, none lost
+    #[arg(long)]
+    #[serde(skip)]
+    repair: bool,
+
+    /// Log format: plain lines or json (one object per line)
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    log_format: Option<LogFormat>,
+}
+
+/// Flags that are actions of one run, not settings: no file key, no variable.
+const COMMAND_LINE_ONLY: [&str; 1] = ["repair"];
+
+/// The command line, its help completed from the one place each thing is written: every flag's
+/// default from `Layered::default()` and its environment variable from its key. Clap reads only
+/// the arguments; the environment is figment's layer, so a flag and its variable cannot disagree
+/// about which one wins.
+fn command() -> clap::Command {
+    let mut defaults = shown_defaults();
+    defaults.insert(
+        "config_file".to_owned(),
+        format!("{DEFAULT_CONFIG_FILE} when it exists"),
+    );
+    Cli::command().mut_args(|arg| {
+        let key = arg.get_id().as_str().to_owned();
+        if COMMAND_LINE_ONLY.contains(&key.as_str()) {
+            return arg;
+        }
+        let mut help = arg.get_help().map(ToString::to_string).unwrap_or_default();
+        if let Some(default) = defaults.get(&key) {
+            help.push_str(&format!(" [default: {default}]"));
+        }
+        help.push_str(&format!(" [env: {}]", env_name(&key)));
+        arg.help(help)
+    })
+}
+
+fn env_name(key: &str) -> String {
+    format!("{ENV_PREFIX}{}", key.to_ascii_uppercase())
+}
+
+/// The defaults as `--help` shows them, by key; settings without a default are left out.
+fn shown_defaults() -> BTreeMap<String, String> {
+    defaults_dict()
+        .iter()
+        .filter_map(|(key, value)| Some((key.clone(), shown_value(value)?)))
+        .collect()
+}
+
+/// A setting's value as `--help` shows it; None for one that is not set.
+fn shown_value(value: &Value) -> Option<String> {
+    match value {
+        Value::String(_, text) => Some(text.clone()),
+        Value::Char(_, char) => Some(char.to_string()),
+        Value::Bool(_, bool) => Some(bool.to_string()),
+        Value::Num(_, num) => num.to_u128().map(|num| num.to_string()),
+        Value::Array(_, items) => Some(items.iter().filter_map(shown_value).collect::<Vec<_>>().join(",")),
+        Value::Empty(..) | Value::Dict(..) => None,
     }
 }
 
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(***)")
+fn defaults_dict() -> Dict {
+    match Value::serialize(Layered::default()) {
+        Ok(Value::Dict(_, dict)) => dict,
+        other => unreachable!("the defaults serialize to a dictionary, not {other:?}"),
+    }
+}
+
+/// Every setting by its file key, as the layers leave it. The file, the environment and the
+/// command line all name settings by these keys (the flags with dashes, the variables in upper
+/// case after the prefix), and an unknown key in the file is an error.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Layered {
+    listen: String,
+    #[serde(with = "node_urls")]
+    es_url: Vec<String>,
+    sync_jobs_index: String,
+    connectors_index: String,
+    update_strategy: UpdateStrategy,
+    refresh: Refresh,
+    #[serde(with = "duration")]
+    upstream_timeout: Duration,
+    conflict_retries: u32,
+    #[serde(with = "duration")]
+    client_timeout: Duration,
+    #[serde(with = "size")]
+    max_body_size: usize,
+    workers: usize,
+    #[serde(with = "duration")]
+    shutdown_grace: Duration,
+    es_username: Option<String>,
+    es_password_file: Option<PathBuf>,
+    es_api_key_file: Option<PathBuf>,
+    es_ca_cert: Option<PathBuf>,
+    es_insecure_skip_verify: bool,
+    passthrough: bool,
+    #[serde(with = "optional_duration")]
+    passthrough_timeout: Option<Duration>,
+    unsafe_passthrough_service_credentials: bool,
+    install_templates: bool,
+    ingest_pipeline: IngestPipeline,
+    log_format: LogFormat,
+}
+
+impl Default for Layered {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:9280".to_owned(),
+            es_url: vec!["http://127.0.0.1:9200".to_owned()],
+            sync_jobs_index: ".elastic-connectors-sync-jobs".to_owned(),
+            connectors_index: ".elastic-connectors".to_owned(),
+            update_strategy: UpdateStrategy::Auto,
+            // Every write visible at once, so that a list sees it (README, Connector API).
+            refresh: Refresh::True,
+            upstream_timeout: Duration::from_secs(30),
+            conflict_retries: 10,
+            client_timeout: Duration::from_secs(5),
+            // Connector and sync-job bodies are settings and counters, a few KB; large advanced
+            // sync rules or sync cursors stay far below this, and it bounds what one request can
+            // make the service hold (a body is read whole to be parsed).
+            max_body_size: 10 * 1024 * 1024,
+            // Measured on two cores shared with a node: one worker spent 5-11% less CPU per
+            // request than two at concurrency 64, at the same throughput (docs/benchmarks.md).
+            workers: 1,
+            shutdown_grace: Duration::from_secs(30),
+            es_username: None,
+            es_password_file: None,
+            es_api_key_file: None,
+            es_ca_cert: None,
+            es_insecure_skip_verify: false,
+            passthrough: true,
+            passthrough_timeout: None,
+            unsafe_passthrough_service_credentials: false,
+            install_templates: true,
+            ingest_pipeline: IngestPipeline::Full,
+            log_format: LogFormat::Plain,
+        }
+    }
+}
+
+impl Layered {
+    /// Checks the settings and turns them into what the service runs with. The secrets come
+    /// apart, read by the caller, so that this needs nothing but its arguments.
+    fn resolve(
+        self,
+        password: Option<SecretString>,
+        api_key: Option<SecretString>,
+    ) -> anyhow::Result<Settings> {
+        if self.workers == 0 {
+            bail!("workers must be at least 1");
+        }
+        let es_urls = self
+            .es_url
+            .iter()
+            .map(|raw| parse_es_url(raw))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        if es_urls.is_empty() {
+            bail!("es_url names no node");
+        }
+        let credentials = service_credentials(self.es_username, password, api_key)?;
+        let tls = match (self.es_insecure_skip_verify, self.es_ca_cert) {
+            (true, Some(_)) => bail!("es_ca_cert and es_insecure_skip_verify exclude each other"),
+            (true, None) => TlsVerification::Skip,
+            (false, extra_ca) => TlsVerification::Verify { extra_ca },
+        };
+        let passthrough = match self.passthrough {
+            false => None,
+            true if self.unsafe_passthrough_service_credentials && credentials.is_none() => bail!(
+                "unsafe_passthrough_service_credentials is on, but no service credentials (es_username or es_api_key) are configured"
+            ),
+            true => Some(PassthroughSettings {
+                timeout: self.passthrough_timeout,
+                service_credentials: self.unsafe_passthrough_service_credentials,
+            }),
+        };
+        Ok(Settings {
+            listen: self.listen,
+            es_urls,
+            sync_jobs_index: alias_name(self.sync_jobs_index)?,
+            connectors_index: alias_name(self.connectors_index)?,
+            update_strategy: self.update_strategy,
+            refresh: self.refresh,
+            upstream_timeout: self.upstream_timeout,
+            conflict_retries: self.conflict_retries,
+            client_timeout: self.client_timeout,
+            max_body_size: self.max_body_size,
+            workers: self.workers,
+            shutdown_grace: self.shutdown_grace,
+            credentials,
+            tls,
+            log_format: self.log_format,
+            install_templates: self.install_templates,
+            ingest_pipeline: self.ingest_pipeline,
+            repair: false,
+            passthrough,
+        })
     }
 }
 
 /// Credentials the service itself uses when a request brings none.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum ServiceCredentials {
     Basic {
         username: String,
-        password: Secret,
+        password: SecretString,
     },
     /// The encoded form Elasticsearch returns when it creates a key.
-    ApiKey(Secret),
+    ApiKey(SecretString),
 }
 
 /// How the service checks the nodes' certificates on https:// URLs.
@@ -315,6 +443,7 @@ pub struct PassthroughSettings {
 }
 
 /// The settings the service runs with, every default applied and every value checked.
+/// `Settings::default()` is the built-in defaults, for tests and benchmarks to start from.
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub listen: String,
@@ -340,121 +469,32 @@ pub struct Settings {
     pub passthrough: Option<PassthroughSettings>,
 }
 
+impl Default for Settings {
+    fn default() -> Self {
+        Layered::default()
+            .resolve(None, None)
+            .expect("the built-in defaults pass their own checks")
+    }
+}
+
 impl Settings {
-    /// Reads the command line, the environment and the config file.
+    /// Reads the command line, the environment and the config file; `--help`, `--version` and
+    /// a malformed command line end the process as clap ends it.
     pub fn load() -> anyhow::Result<Self> {
-        Self::from_opt(Opt::parse())
+        let cli = Cli::from_arg_matches(&command().get_matches())?;
+        Self::from_cli(cli)
     }
 
-    /// Fills what the command line and environment left open from the config file, then from
-    /// the built-in defaults.
-    pub fn from_opt(cli: Opt) -> anyhow::Result<Self> {
-        let file = match &cli.config_file {
-            Some(path) => read_file(path)?,
-            None if Path::new(DEFAULT_CONFIG_FILE).exists() => read_file(Path::new(DEFAULT_CONFIG_FILE))?,
-            None => Opt::default(),
-        };
-        let es_urls = if !cli.es_url.is_empty() {
-            cli.es_url
-        } else if !file.es_url.is_empty() {
-            file.es_url
-        } else {
-            vec![DEFAULT_ES_URL.to_owned()]
-        };
-        let es_urls = es_urls
-            .iter()
-            .map(|raw| parse_es_url(raw))
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        let duration =
-            |cli: Option<String>, file: Option<String>, name: &str, default: Duration| match cli.or(file) {
-                Some(raw) => parse_duration(&raw).with_context(|| format!("invalid {name}")),
-                None => Ok(default),
-            };
-        let upstream_timeout = duration(
-            cli.upstream_timeout,
-            file.upstream_timeout,
-            "upstream_timeout",
-            DEFAULT_UPSTREAM_TIMEOUT,
-        )?;
-        let client_timeout = duration(
-            cli.client_timeout,
-            file.client_timeout,
-            "client_timeout",
-            DEFAULT_CLIENT_TIMEOUT,
-        )?;
-        let shutdown_grace = duration(
-            cli.shutdown_grace,
-            file.shutdown_grace,
-            "shutdown_grace",
-            DEFAULT_SHUTDOWN_GRACE,
-        )?;
-        let max_body_size = match cli.max_body_size.or(file.max_body_size) {
-            Some(raw) => parse_size(&raw).context("invalid max_body_size")?,
-            None => DEFAULT_MAX_BODY_SIZE,
-        };
-        let sync_jobs_index = alias_name(
-            cli.sync_jobs_index.or(file.sync_jobs_index),
-            DEFAULT_SYNC_JOBS_INDEX,
-        )?;
-        let connectors_index = alias_name(
-            cli.connectors_index.or(file.connectors_index),
-            DEFAULT_CONNECTORS_INDEX,
-        )?;
-        let credentials = service_credentials(
-            cli.es_username.or(file.es_username),
-            cli.es_password_file.or(file.es_password_file),
-            cli.es_api_key_file.or(file.es_api_key_file),
-        )?;
-        let passthrough = passthrough_settings(
-            cli.passthrough.or(file.passthrough).unwrap_or(true),
-            cli.passthrough_timeout.or(file.passthrough_timeout),
-            cli.unsafe_passthrough_service_credentials
-                .or(file.unsafe_passthrough_service_credentials)
-                .unwrap_or(false),
-            credentials.is_some(),
-        )?;
+    /// Layers the defaults, the file, the environment and this command line, then reads the
+    /// secrets and checks the result.
+    fn from_cli(cli: Cli) -> anyhow::Result<Self> {
+        let repair = cli.repair;
+        let layered: Layered = layers(cli)?.extract_lossy().map_err(settings_error)?;
+        let password = secret_from(PASSWORD_ENV, layered.es_password_file.as_deref())?;
+        let api_key = secret_from(API_KEY_ENV, layered.es_api_key_file.as_deref())?;
         Ok(Settings {
-            listen: cli
-                .listen
-                .or(file.listen)
-                .unwrap_or_else(|| DEFAULT_LISTEN.to_owned()),
-            es_urls,
-            sync_jobs_index,
-            connectors_index,
-            update_strategy: cli
-                .update_strategy
-                .or(file.update_strategy)
-                .unwrap_or(UpdateStrategy::Auto),
-            refresh: cli.refresh.or(file.refresh).unwrap_or(Refresh::True),
-            upstream_timeout,
-            conflict_retries: cli
-                .conflict_retries
-                .or(file.conflict_retries)
-                .unwrap_or(DEFAULT_CONFLICT_RETRIES),
-            client_timeout,
-            max_body_size,
-            workers: match cli.workers.or(file.workers) {
-                Some(0) => bail!("workers must be at least 1"),
-                workers => workers.unwrap_or(DEFAULT_WORKERS),
-            },
-            shutdown_grace,
-            credentials,
-            tls: match (
-                cli.es_insecure_skip_verify.or(file.es_insecure_skip_verify),
-                cli.es_ca_cert.or(file.es_ca_cert),
-            ) {
-                (Some(true), Some(_)) => bail!("es_ca_cert and es_insecure_skip_verify exclude each other"),
-                (Some(true), None) => TlsVerification::Skip,
-                (_, extra_ca) => TlsVerification::Verify { extra_ca },
-            },
-            log_format: cli.log_format.or(file.log_format).unwrap_or(LogFormat::Plain),
-            install_templates: cli.install_templates.or(file.install_templates).unwrap_or(true),
-            ingest_pipeline: cli
-                .ingest_pipeline
-                .or(file.ingest_pipeline)
-                .unwrap_or(IngestPipeline::Full),
-            repair: cli.repair,
-            passthrough,
+            repair,
+            ..layered.resolve(password, api_key)?
         })
     }
 
@@ -464,50 +504,115 @@ impl Settings {
     }
 }
 
-/// One alias name, or the default.
-fn alias_name(given: Option<String>, default: &str) -> anyhow::Result<String> {
-    let name = given.unwrap_or_else(|| default.to_owned());
+/// Figment's errors, one per line: each names the setting and where its value came from.
+fn settings_error(error: figment::Error) -> anyhow::Error {
+    let lines: Vec<String> = error.into_iter().map(|error| error.to_string()).collect();
+    anyhow::anyhow!("invalid settings: {}", lines.join("; "))
+}
+
+/// Defaults < config file < environment < command line.
+fn layers(cli: Cli) -> anyhow::Result<Figment> {
+    let file = match cli.config_file.clone().or_else(|| {
+        Env::var(CONFIG_FILE_ENV)
+            .filter(|path| !path.is_empty())
+            .map(PathBuf::from)
+    }) {
+        Some(path) => {
+            std::fs::metadata(&path)
+                .with_context(|| format!("cannot read config file {}", path.display()))?;
+            Some(path)
+        }
+        None => Some(PathBuf::from(DEFAULT_CONFIG_FILE)).filter(|path| path.exists()),
+    };
+    let mut figment = Figment::from(Serialized::defaults(Layered::default()));
+    if let Some(path) = file {
+        figment = figment.merge(ConfigFile(path));
+    }
+    Ok(figment.merge(Environment::new()).merge(cli))
+}
+
+/// The file layer: figment's TOML provider, its errors naming the key as the file writes it.
+struct ConfigFile(PathBuf);
+
+impl Provider for ConfigFile {
+    fn metadata(&self) -> Metadata {
+        Metadata::named(format!("config file {}", self.0.display()))
+            .interpolater(|_: &Profile, keys: &[&str]| keys.join("."))
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        Toml::file_exact(&self.0).data()
+    }
+}
+
+/// The environment layer. Figment's `Env` picks the variables (the prefix, and only the keys of
+/// settings: the secrets and the config file are read apart) and they keep their text as
+/// written, so that an index or user name such as `0042` stays a string; each setting's own
+/// reader parses it, as it parses the file's and the command line's.
+struct Environment(Env);
+
+impl Environment {
+    fn new() -> Self {
+        let keys: Vec<String> = defaults_dict().keys().cloned().collect();
+        Self(
+            Env::prefixed(ENV_PREFIX)
+                .filter(move |key| keys.iter().any(|known| key.as_str().eq_ignore_ascii_case(known))),
+        )
+    }
+}
+
+impl Provider for Environment {
+    fn metadata(&self) -> Metadata {
+        Metadata::named("the environment")
+            .interpolater(|_: &Profile, keys: &[&str]| env_name(&keys.join(".")))
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        let dict: Dict = self
+            .0
+            .iter()
+            // An empty variable counts as unset, as it did when clap read the environment.
+            .filter(|(_, value)| !value.is_empty())
+            .map(|(key, value)| (key.to_string(), Value::from(value)))
+            .collect();
+        Ok(Profile::Default.collect(dict))
+    }
+}
+
+/// The command-line layer: the flags given, and nothing for those left out.
+impl Provider for Cli {
+    fn metadata(&self) -> Metadata {
+        Metadata::named("the command line")
+            .interpolater(|_: &Profile, keys: &[&str]| format!("--{}", keys.join(".").replace('_', "-")))
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        let Value::Dict(_, mut dict) = Value::serialize(self)? else {
+            unreachable!("the command line serializes to a dictionary")
+        };
+        dict.retain(|_, value| match value {
+            Value::Empty(..) => false,
+            Value::Array(_, items) => !items.is_empty(),
+            _ => true,
+        });
+        Ok(Profile::Default.collect(dict))
+    }
+}
+
+/// One alias name.
+fn alias_name(name: String) -> anyhow::Result<String> {
     if name.is_empty() || name.contains(['/', ',', '*', ' ', '?', '"', '<', '>', '|', '\\', '#', ':']) {
         bail!("invalid index name [{name}]: it must be one alias name");
     }
     Ok(name)
 }
 
-/// Pass-through as configured: off, or on with its timeout (`none` or unset: no limit) and the
-/// credentials rule. Adding service credentials needs service credentials to add.
-fn passthrough_settings(
-    enabled: bool,
-    timeout: Option<String>,
-    service_credentials: bool,
-    have_credentials: bool,
-) -> anyhow::Result<Option<PassthroughSettings>> {
-    if !enabled {
-        return Ok(None);
-    }
-    let timeout = match timeout.as_deref().map(str::trim) {
-        None | Some("none") => None,
-        Some(raw) => Some(parse_duration(raw).context("invalid passthrough_timeout")?),
-    };
-    if service_credentials && !have_credentials {
-        bail!("unsafe_passthrough_service_credentials is on, but no service credentials (es_username or es_api_key) are configured");
-    }
-    Ok(Some(PassthroughSettings {
-        timeout,
-        service_credentials,
-    }))
-}
-
-pub const PASSWORD_ENV: &str = "CONNECTOR_SYNC_PROXY_ES_PASSWORD";
-pub const API_KEY_ENV: &str = "CONNECTOR_SYNC_PROXY_ES_API_KEY";
-
-/// Service credentials from the environment and secret files; none unless explicitly configured.
+/// Service credentials from the user name and the secrets; none unless explicitly configured.
 fn service_credentials(
     username: Option<String>,
-    password_file: Option<PathBuf>,
-    api_key_file: Option<PathBuf>,
+    password: Option<SecretString>,
+    api_key: Option<SecretString>,
 ) -> anyhow::Result<Option<ServiceCredentials>> {
-    let password = secret_from(PASSWORD_ENV, password_file.as_deref())?;
-    let api_key = secret_from(API_KEY_ENV, api_key_file.as_deref())?;
     match (username, password, api_key) {
         (None, None, None) => Ok(None),
         (None, None, Some(key)) => Ok(Some(ServiceCredentials::ApiKey(key))),
@@ -520,7 +625,7 @@ fn service_credentials(
 
 /// A secret from an environment variable or a file (the file wins); surrounding whitespace,
 /// such as a trailing newline, is dropped. Errors never contain the secret.
-fn secret_from(env: &str, file: Option<&Path>) -> anyhow::Result<Option<Secret>> {
+fn secret_from(env: &str, file: Option<&Path>) -> anyhow::Result<Option<SecretString>> {
     let value = match file {
         Some(path) => Some(
             std::fs::read_to_string(path)
@@ -531,13 +636,7 @@ fn secret_from(env: &str, file: Option<&Path>) -> anyhow::Result<Option<Secret>>
     Ok(value
         .map(|value| value.trim().to_owned())
         .filter(|value| !value.is_empty())
-        .map(Secret))
-}
-
-fn read_file(path: &Path) -> anyhow::Result<Opt> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read config file {}", path.display()))?;
-    toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+        .map(SecretString::from))
 }
 
 fn parse_es_url(raw: &str) -> anyhow::Result<Url> {
@@ -550,53 +649,6 @@ fn parse_es_url(raw: &str) -> anyhow::Result<Url> {
         );
     }
     Ok(url)
-}
-
-/// Parses `250ms`, `30s`, `2m` or a bare number of seconds.
-pub fn parse_duration(raw: &str) -> anyhow::Result<Duration> {
-    let raw = raw.trim();
-    let (number, unit) = match raw.find(|c: char| !c.is_ascii_digit()) {
-        Some(at) => raw.split_at(at),
-        None => (raw, "s"),
-    };
-    let value: u64 = number
-        .parse()
-        .with_context(|| format!("[{raw}] is not a duration like 500ms, 30s or 1m"))?;
-    let duration = match unit {
-        "ms" => Duration::from_millis(value),
-        "s" => Duration::from_secs(value),
-        "m" => Duration::from_secs(value * 60),
-        _ => bail!("[{raw}] is not a duration like 500ms, 30s or 1m"),
-    };
-    if duration.is_zero() {
-        bail!("the duration must be greater than zero");
-    }
-    Ok(duration)
-}
-
-/// Parses `512kb`, `10mb`, `1gb` or a bare number of bytes.
-pub fn parse_size(raw: &str) -> anyhow::Result<usize> {
-    let lower = raw.trim().to_ascii_lowercase();
-    let (number, unit) = match lower.find(|c: char| !c.is_ascii_digit()) {
-        Some(at) => lower.split_at(at),
-        None => (lower.as_str(), "b"),
-    };
-    let value: usize = number
-        .parse()
-        .with_context(|| format!("[{raw}] is not a size like 512kb or 10mb"))?;
-    let factor = match unit.trim() {
-        "b" => 1,
-        "kb" => 1024,
-        "mb" => 1024 * 1024,
-        "gb" => 1024 * 1024 * 1024,
-        _ => bail!("[{raw}] is not a size like 512kb or 10mb"),
-    };
-    if value == 0 {
-        bail!("the size must be greater than zero");
-    }
-    value
-        .checked_mul(factor)
-        .with_context(|| format!("[{raw}] is too large"))
 }
 
 fn redact_url(url: &Url) -> String {
@@ -618,142 +670,730 @@ fn redact_raw(raw: &str) -> String {
     }
 }
 
+/// `es_url`: a list of URLs, or one string of them separated by commas (as the environment
+/// gives it).
+mod node_urls {
+    use serde::de::{Deserializer, SeqAccess, Visitor};
+    use serde::Serializer;
+
+    pub(super) fn serialize<S: Serializer>(urls: &[String], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(urls)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+        struct Urls;
+        impl<'de> Visitor<'de> for Urls {
+            type Value = Vec<String>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("node URLs, as a list or separated by commas")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Self::Value, E> {
+                Ok(text
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|url| !url.is_empty())
+                    .map(str::to_owned)
+                    .collect())
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut urls = Vec::new();
+                while let Some(url) = seq.next_element::<String>()? {
+                    urls.push(url);
+                }
+                Ok(urls)
+            }
+        }
+        deserializer.deserialize_any(Urls)
+    }
+}
+
+/// Durations as humantime writes them (`500ms`, `30s`, `1m`, `1h`, `1h 30m`). The unit is
+/// required, since a bare number could mean seconds or milliseconds, and zero is refused: every
+/// duration here is a limit that zero would make useless.
+mod duration {
+    use std::time::Duration;
+
+    use serde::de::{Deserializer, Error, Visitor};
+    use serde::Serializer;
+
+    pub(super) fn serialize<S: Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+        humantime_serde::serialize(duration, serializer)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        deserializer.deserialize_any(DurationVisitor)
+    }
+
+    pub(super) struct DurationVisitor;
+
+    impl Visitor<'_> for DurationVisitor {
+        type Value = Duration;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a duration with its unit, like 500ms, 30s, 1m or 1h")
+        }
+
+        fn visit_str<E: Error>(self, text: &str) -> Result<Duration, E> {
+            parse(text).map_err(E::custom)
+        }
+
+        fn visit_u64<E: Error>(self, number: u64) -> Result<Duration, E> {
+            Err(E::custom(no_unit(&number.to_string())))
+        }
+
+        fn visit_i64<E: Error>(self, number: i64) -> Result<Duration, E> {
+            Err(E::custom(no_unit(&number.to_string())))
+        }
+
+        fn visit_f64<E: Error>(self, number: f64) -> Result<Duration, E> {
+            Err(E::custom(no_unit(&number.to_string())))
+        }
+    }
+
+    fn no_unit(number: &str) -> String {
+        format!("[{number}] has no unit: write a duration like {number}s, {number}ms or {number}m")
+    }
+
+    pub(super) fn parse(text: &str) -> Result<Duration, String> {
+        let text = text.trim();
+        if !text.is_empty() && text.chars().all(|c| c.is_ascii_digit() || c == '.') {
+            return Err(no_unit(text));
+        }
+        let duration = humantime_serde::re::humantime::parse_duration(text)
+            .map_err(|error| format!("[{text}] is not a duration like 500ms, 30s, 1m or 1h: {error}"))?;
+        if duration.is_zero() {
+            return Err(format!("[{text}]: the duration must be greater than zero"));
+        }
+        Ok(duration)
+    }
+}
+
+/// `passthrough_timeout`: a duration, or `none` for no limit.
+mod optional_duration {
+    use std::time::Duration;
+
+    use serde::de::{Deserializer, Error, Visitor};
+    use serde::Serializer;
+
+    use super::duration::{parse, DurationVisitor};
+
+    pub(super) fn serialize<S: Serializer>(
+        duration: &Option<Duration>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match duration {
+            Some(duration) => super::duration::serialize(duration, serializer),
+            None => serializer.serialize_str("none"),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Duration>, D::Error> {
+        struct OrNone;
+        impl Visitor<'_> for OrNone {
+            type Value = Option<Duration>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("none, or a duration with its unit, like 30s or 10m")
+            }
+
+            fn visit_str<E: Error>(self, text: &str) -> Result<Self::Value, E> {
+                match text.trim() {
+                    "none" => Ok(None),
+                    text => parse(text).map(Some).map_err(E::custom),
+                }
+            }
+
+            fn visit_u64<E: Error>(self, number: u64) -> Result<Self::Value, E> {
+                DurationVisitor.visit_u64(number).map(Some)
+            }
+
+            fn visit_i64<E: Error>(self, number: i64) -> Result<Self::Value, E> {
+                DurationVisitor.visit_i64(number).map(Some)
+            }
+
+            fn visit_f64<E: Error>(self, number: f64) -> Result<Self::Value, E> {
+                DurationVisitor.visit_f64(number).map(Some)
+            }
+        }
+        deserializer.deserialize_any(OrNone)
+    }
+}
+
+/// Sizes in Elasticsearch's units: `kb`, `mb` and `gb` are powers of 1024, in any case; a bare
+/// number counts bytes. Zero is refused.
+mod size {
+    use serde::de::{Deserializer, Error, Visitor};
+    use serde::Serializer;
+
+    const UNITS: [(&str, usize); 4] = [("gb", 1 << 30), ("mb", 1 << 20), ("kb", 1 << 10), ("b", 1)];
+
+    /// The largest unit that writes the size exactly.
+    pub(super) fn serialize<S: Serializer>(bytes: &usize, serializer: S) -> Result<S::Ok, S::Error> {
+        let (unit, factor) = UNITS
+            .into_iter()
+            .find(|(_, factor)| *bytes != 0 && bytes.is_multiple_of(*factor))
+            .unwrap_or(("b", 1));
+        serializer.serialize_str(&format!("{}{unit}", bytes / factor))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<usize, D::Error> {
+        struct Size;
+        impl Visitor<'_> for Size {
+            type Value = usize;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a size like 512kb or 10mb")
+            }
+
+            fn visit_str<E: Error>(self, text: &str) -> Result<usize, E> {
+                parse(text).map_err(E::custom)
+            }
+
+            fn visit_u64<E: Error>(self, number: u64) -> Result<usize, E> {
+                parse(&number.to_string()).map_err(E::custom)
+            }
+
+            fn visit_i64<E: Error>(self, number: i64) -> Result<usize, E> {
+                parse(&number.to_string()).map_err(E::custom)
+            }
+        }
+        deserializer.deserialize_any(Size)
+    }
+
+    pub(super) fn parse(raw: &str) -> Result<usize, String> {
+        let lower = raw.trim().to_ascii_lowercase();
+        let not_a_size = || format!("[{raw}] is not a size like 512kb or 10mb");
+        let (number, unit) = match lower.find(|c: char| !c.is_ascii_digit()) {
+            Some(at) => lower.split_at(at),
+            None => (lower.as_str(), "b"),
+        };
+        let value: usize = number.parse().map_err(|_| not_a_size())?;
+        let (_, factor) = UNITS
+            .into_iter()
+            .find(|(name, _)| *name == unit.trim())
+            .ok_or_else(not_a_size)?;
+        if value == 0 {
+            return Err(format!("[{raw}]: the size must be greater than zero"));
+        }
+        value
+            .checked_mul(factor)
+            .ok_or_else(|| format!("[{raw}] is too large"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use figment::Jail;
+    use secrecy::ExposeSecret;
+
     use super::*;
 
-    fn opt(args: &[&str]) -> Opt {
-        Opt::try_parse_from(std::iter::once("connector-sync-proxy").chain(args.iter().copied())).unwrap()
+    /// Runs `test` with an empty environment in a directory of its own: figment's jail, which
+    /// also keeps such tests from running at the same time.
+    #[allow(clippy::result_large_err)] // the closure's error type is the jail's
+    fn in_jail(test: impl FnOnce(&mut Jail)) {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            test(jail);
+            Ok(())
+        });
+    }
+
+    fn cli(args: &[&str]) -> Cli {
+        let matches = command()
+            .try_get_matches_from(std::iter::once("connector-sync-proxy").chain(args.iter().copied()))
+            .unwrap();
+        Cli::from_arg_matches(&matches).unwrap()
+    }
+
+    /// The layers for these arguments, as the service would read them in the jail.
+    fn layered(args: &[&str]) -> Result<Layered, String> {
+        let figment = layers(cli(args)).map_err(|error| format!("{error:#}"))?;
+        figment
+            .extract_lossy::<Layered>()
+            .map_err(|error| settings_error(error).to_string())
+    }
+
+    fn shown(layered: &Layered, key: &str) -> String {
+        let Ok(Value::Dict(_, dict)) = Value::serialize(layered) else {
+            unreachable!()
+        };
+        shown_value(&dict[key]).unwrap_or_else(|| "(unset)".to_owned())
+    }
+
+    /// Per setting: its value in the file (TOML), in the environment and on the command line,
+    /// and each as the layered settings show it.
+    const LAYERS: [(&str, [(&str, &str); 3]); 23] = [
+        (
+            "listen",
+            [
+                ("\"0.0.0.0:1\"", "0.0.0.0:1"),
+                ("0.0.0.0:2", "0.0.0.0:2"),
+                ("0.0.0.0:3", "0.0.0.0:3"),
+            ],
+        ),
+        (
+            "es_url",
+            [
+                ("[\"http://file:9200\"]", "http://file:9200"),
+                ("http://env:1,http://env:2", "http://env:1,http://env:2"),
+                ("http://flag:9200", "http://flag:9200"),
+            ],
+        ),
+        (
+            "sync_jobs_index",
+            [
+                ("\"file-jobs\"", "file-jobs"),
+                ("0042", "0042"),
+                ("flag-jobs", "flag-jobs"),
+            ],
+        ),
+        (
+            "connectors_index",
+            [("\"file-c\"", "file-c"), ("env-c", "env-c"), ("1", "1")],
+        ),
+        (
+            "update_strategy",
+            [
+                ("\"script\"", "script"),
+                ("optimistic", "optimistic"),
+                ("auto", "auto"),
+            ],
+        ),
+        (
+            "refresh",
+            [("\"wait_for\"", "wait_for"), ("false", "false"), ("true", "true")],
+        ),
+        (
+            "upstream_timeout",
+            [("\"1m\"", "1m"), ("1h", "1h"), ("500ms", "500ms")],
+        ),
+        ("conflict_retries", [("3", "3"), ("4", "4"), ("5", "5")]),
+        ("client_timeout", [("\"2s\"", "2s"), ("3s", "3s"), ("4s", "4s")]),
+        (
+            "max_body_size",
+            [("\"512kb\"", "512kb"), ("2MB", "2mb"), ("1048577", "1048577b")],
+        ),
+        ("workers", [("2", "2"), ("3", "3"), ("4", "4")]),
+        (
+            "shutdown_grace",
+            [("\"10s\"", "10s"), ("20s", "20s"), ("1m 30s", "1m 30s")],
+        ),
+        (
+            "es_username",
+            [
+                ("\"file-user\"", "file-user"),
+                ("0042", "0042"),
+                ("flag-user", "flag-user"),
+            ],
+        ),
+        (
+            "es_password_file",
+            [
+                ("\"/file/pw\"", "/file/pw"),
+                ("/env/pw", "/env/pw"),
+                ("/flag/pw", "/flag/pw"),
+            ],
+        ),
+        (
+            "es_api_key_file",
+            [
+                ("\"/file/key\"", "/file/key"),
+                ("/env/key", "/env/key"),
+                ("/flag/key", "/flag/key"),
+            ],
+        ),
+        (
+            "es_ca_cert",
+            [
+                ("\"/file/ca\"", "/file/ca"),
+                ("/env/ca", "/env/ca"),
+                ("/flag/ca", "/flag/ca"),
+            ],
+        ),
+        (
+            "es_insecure_skip_verify",
+            [("true", "true"), ("false", "false"), ("true", "true")],
+        ),
+        (
+            "passthrough",
+            [("false", "false"), ("true", "true"), ("false", "false")],
+        ),
+        (
+            "passthrough_timeout",
+            [("\"10m\"", "10m"), ("none", "none"), ("30s", "30s")],
+        ),
+        (
+            "unsafe_passthrough_service_credentials",
+            [("true", "true"), ("false", "false"), ("true", "true")],
+        ),
+        (
+            "install_templates",
+            [("false", "false"), ("true", "true"), ("false", "false")],
+        ),
+        (
+            "ingest_pipeline",
+            [
+                ("\"none\"", "none"),
+                ("full_or_empty", "full_or_empty"),
+                ("full", "full"),
+            ],
+        ),
+        (
+            "log_format",
+            [("\"json\"", "json"), ("plain", "plain"), ("json", "json")],
+        ),
+    ];
+
+    #[test]
+    fn the_table_covers_every_setting_and_every_flag() {
+        let mut keys: Vec<&str> = LAYERS.iter().map(|(key, _)| *key).collect();
+        keys.sort();
+        let defaults = defaults_dict();
+        assert_eq!(keys, defaults.keys().map(String::as_str).collect::<Vec<_>>());
+        let flags: Vec<String> = Cli::command()
+            .get_arguments()
+            .map(|arg| arg.get_id().to_string())
+            .filter(|id| id != "config_file" && !COMMAND_LINE_ONLY.contains(&id.as_str()))
+            .collect();
+        let mut sorted = flags.clone();
+        sorted.sort();
+        assert_eq!(
+            sorted, keys,
+            "every setting has its flag and every flag its setting"
+        );
     }
 
     #[test]
-    fn durations_take_a_unit() {
-        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
-        assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
-        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
-        assert_eq!(parse_duration("7").unwrap(), Duration::from_secs(7));
-        assert!(parse_duration("0s").is_err());
-        assert!(parse_duration("1h").is_err());
-        assert!(parse_duration("fast").is_err());
+    fn each_setting_comes_from_the_file_then_the_environment_then_the_command_line() {
+        for (key, [(in_file, from_file), (in_env, from_env), (on_line, from_line)]) in LAYERS {
+            in_jail(|jail| {
+                jail.create_file("settings.toml", &format!("{key} = {in_file}\n"))
+                    .unwrap();
+                let file = ["--config-file", "settings.toml"];
+                let flag = format!("--{}", key.replace('_', "-"));
+
+                let defaults = layered(&[]).unwrap();
+                assert_eq!(defaults, Layered::default(), "{key}: nothing given");
+                let file_only = layered(&file).unwrap_or_else(|error| panic!("{key}: {error}"));
+                assert_eq!(shown(&file_only, key), from_file, "{key} from the file");
+
+                jail.set_env(env_name(key), in_env);
+                let env = layered(&file).unwrap_or_else(|error| panic!("{key}: {error}"));
+                assert_eq!(
+                    shown(&env, key),
+                    from_env,
+                    "{key}: the environment wins over the file"
+                );
+
+                let all = layered(&[file[0], file[1], &flag, on_line])
+                    .unwrap_or_else(|error| panic!("{key}: {error}"));
+                assert_eq!(
+                    shown(&all, key),
+                    from_line,
+                    "{key}: the command line wins over both"
+                );
+
+                // Every other setting kept its default.
+                let Ok(Value::Dict(_, mut got)) = Value::serialize(&all) else {
+                    unreachable!()
+                };
+                let mut want = defaults_dict();
+                got.remove(key);
+                want.remove(key);
+                assert_eq!(got, want, "{key}: the others are untouched");
+            });
+        }
     }
 
     #[test]
-    fn sizes_take_a_unit() {
-        assert_eq!(parse_size("512kb").unwrap(), 512 * 1024);
-        assert_eq!(parse_size("10MB").unwrap(), 10 * 1024 * 1024);
-        assert_eq!(parse_size("100").unwrap(), 100);
-        assert!(parse_size("0").is_err());
-        assert!(parse_size("10tb").is_err());
-        assert!(parse_size("big").is_err());
+    fn the_config_file_and_the_environment_variable_for_it() {
+        in_jail(|jail| {
+            // The shipped file holds the built-in defaults.
+            let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_CONFIG_FILE);
+            assert_eq!(
+                layered(&["--config-file", shipped.to_str().unwrap()]).unwrap(),
+                Layered::default()
+            );
+
+            // Without --config-file: config/default.toml when it exists, else nothing.
+            jail.create_dir("config").unwrap();
+            jail.create_file(DEFAULT_CONFIG_FILE, "workers = 7").unwrap();
+            assert_eq!(layered(&[]).unwrap().workers, 7);
+            jail.create_file("other.toml", "workers = 8").unwrap();
+            jail.set_env(CONFIG_FILE_ENV, "other.toml");
+            assert_eq!(layered(&[]).unwrap().workers, 8);
+            assert_eq!(
+                layered(&["--config-file", DEFAULT_CONFIG_FILE]).unwrap().workers,
+                7
+            );
+
+            let missing = layered(&["--config-file", "nowhere.toml"]).unwrap_err();
+            assert!(
+                missing.contains("cannot read config file nowhere.toml"),
+                "{missing}"
+            );
+        });
     }
 
     #[test]
-    fn the_file_fills_what_the_command_line_leaves_open() {
-        let dir = std::env::temp_dir().join(format!("csp-config-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("settings.toml");
-        std::fs::write(
-            &file,
-            "listen = \"0.0.0.0:1\"\nes_url = [\"http://a:9200\"]\nrefresh = \"wait_for\"\nsync_jobs_index = \"jobs\"\n",
-        )
-        .unwrap();
-        let mut cli = opt(&["--listen", "127.0.0.1:2", "--update-strategy", "optimistic"]);
-        cli.config_file = Some(file.clone());
-        let settings = Settings::from_opt(cli).unwrap();
-        assert_eq!(settings.listen, "127.0.0.1:2");
-        assert_eq!(settings.es_urls[0].as_str(), "http://a:9200/");
-        assert_eq!(settings.refresh, Refresh::WaitFor);
-        assert_eq!(settings.sync_jobs_index, "jobs");
-        assert_eq!(settings.connectors_index, DEFAULT_CONNECTORS_INDEX);
-        assert_eq!(settings.update_strategy, UpdateStrategy::Optimistic);
-        assert_eq!(settings.upstream_timeout, DEFAULT_UPSTREAM_TIMEOUT);
-        std::fs::remove_dir_all(dir).unwrap();
+    fn the_docker_compose_environment_loads() {
+        in_jail(|jail| {
+            jail.set_env("CONNECTOR_SYNC_PROXY_ES_URL", "http://elasticsearch:9200");
+            jail.set_env("CONNECTOR_SYNC_PROXY_LISTEN", "0.0.0.0:9280");
+            let settings = Settings::from_cli(cli(&[])).unwrap();
+            assert_eq!(settings.es_urls[0].as_str(), "http://elasticsearch:9200/");
+            assert_eq!(settings.listen, "0.0.0.0:9280");
+        });
+    }
+
+    #[test]
+    fn durations_need_a_unit_and_name_the_setting_they_are_wrong_in() {
+        assert_eq!(duration::parse("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(duration::parse("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(duration::parse("1m"), Ok(Duration::from_secs(60)));
+        assert_eq!(duration::parse("1h"), Ok(Duration::from_secs(3600)));
+        assert!(duration::parse("7").unwrap_err().contains("[7] has no unit"));
+        assert!(duration::parse("0s").unwrap_err().contains("greater than zero"));
+        assert!(duration::parse("fast").unwrap_err().contains("is not a duration"));
+
+        in_jail(|jail| {
+            jail.create_file("settings.toml", "client_timeout = 7").unwrap();
+            let err = layered(&["--config-file", "settings.toml"]).unwrap_err();
+            assert!(
+                err.contains("[7] has no unit") && err.contains("client_timeout"),
+                "{err}"
+            );
+
+            jail.set_env("CONNECTOR_SYNC_PROXY_UPSTREAM_TIMEOUT", "7");
+            let err = layered(&[]).unwrap_err();
+            assert!(
+                err.contains("[7] has no unit") && err.contains("CONNECTOR_SYNC_PROXY_UPSTREAM_TIMEOUT"),
+                "{err}"
+            );
+
+            jail.clear_env();
+            let err = layered(&["--shutdown-grace", "0s"]).unwrap_err();
+            assert!(
+                err.contains("greater than zero") && err.contains("--shutdown-grace"),
+                "{err}"
+            );
+            let err = layered(&["--passthrough-timeout", "7"]).unwrap_err();
+            assert!(
+                err.contains("[7] has no unit") && err.contains("--passthrough-timeout"),
+                "{err}"
+            );
+        });
+    }
+
+    #[test]
+    fn sizes_are_elasticsearchs_powers_of_1024() {
+        assert_eq!(size::parse("512kb"), Ok(512 * 1024));
+        assert_eq!(size::parse("10MB"), Ok(10 * 1024 * 1024));
+        assert_eq!(size::parse("1Gb"), Ok(1024 * 1024 * 1024));
+        assert_eq!(size::parse("100"), Ok(100));
+        assert_eq!(size::parse("100b"), Ok(100));
+        assert!(size::parse("0").is_err());
+        assert!(size::parse("10tb").is_err());
+        assert!(size::parse("big").is_err());
+        in_jail(|jail| {
+            jail.create_file("settings.toml", "max_body_size = 2048").unwrap();
+            assert_eq!(
+                layered(&["--config-file", "settings.toml"])
+                    .unwrap()
+                    .max_body_size,
+                2048
+            );
+            let err = layered(&["--max-body-size", "10tb"]).unwrap_err();
+            assert!(
+                err.contains("[10tb] is not a size") && err.contains("--max-body-size"),
+                "{err}"
+            );
+        });
     }
 
     #[test]
     fn refresh_is_spelled_as_elasticsearch_spells_it() {
-        assert_eq!(opt(&["--refresh", "wait_for"]).refresh, Some(Refresh::WaitFor));
-        assert_eq!(
-            toml::from_str::<Opt>("refresh = \"wait_for\"").unwrap().refresh,
-            Some(Refresh::WaitFor)
-        );
+        assert_eq!(cli(&["--refresh", "wait_for"]).refresh, Some(Refresh::WaitFor));
+        in_jail(|jail| {
+            jail.set_env("CONNECTOR_SYNC_PROXY_REFRESH", "wait_for");
+            assert_eq!(layered(&[]).unwrap().refresh, Refresh::WaitFor);
+            jail.set_env("CONNECTOR_SYNC_PROXY_REFRESH", "sometimes");
+            let err = layered(&[]).unwrap_err();
+            assert!(
+                err.contains("sometimes") && err.contains("CONNECTOR_SYNC_PROXY_REFRESH"),
+                "{err}"
+            );
+        });
     }
 
     #[test]
     fn es_url_repeats_and_splits_on_commas() {
-        let cli = opt(&["--es-url", "http://a:1", "--es-url", "http://b:2,https://c:3"]);
-        assert_eq!(cli.es_url.len(), 3);
+        in_jail(|_| {
+            let layered = layered(&["--es-url", "http://a:1", "--es-url", "http://b:2,https://c:3"]).unwrap();
+            assert_eq!(layered.es_url, ["http://a:1", "http://b:2", "https://c:3"]);
+        });
     }
 
     #[test]
-    fn passthrough_is_on_without_a_timeout_and_without_service_credentials_by_default() {
-        let settings = Settings::from_opt(opt(&["--config-file", "/dev/null"])).unwrap();
-        assert_eq!(settings.passthrough, Some(PassthroughSettings::default()));
-
-        let off = Settings::from_opt(opt(&["--config-file", "/dev/null", "--passthrough", "false"])).unwrap();
-        assert_eq!(off.passthrough, None);
-
-        let timed = opt(&["--config-file", "/dev/null", "--passthrough-timeout", "10m"]);
-        let timed = Settings::from_opt(timed).unwrap().passthrough.unwrap();
-        assert_eq!(timed.timeout, Some(Duration::from_secs(600)));
-        let unlimited = opt(&["--config-file", "/dev/null", "--passthrough-timeout", "none"]);
-        assert_eq!(
-            Settings::from_opt(unlimited)
-                .unwrap()
-                .passthrough
-                .unwrap()
-                .timeout,
-            None
-        );
-    }
-
-    #[test]
-    fn service_credentials_for_passthrough_need_service_credentials() {
-        let err = passthrough_settings(true, None, true, false).unwrap_err();
-        assert!(err.to_string().contains("no service credentials"), "{err}");
-        let on = passthrough_settings(true, None, true, true).unwrap().unwrap();
-        assert!(on.service_credentials);
-        assert_eq!(
-            toml::from_str::<Opt>("unsafe_passthrough_service_credentials = true\npassthrough = false")
-                .unwrap()
-                .passthrough,
-            Some(false)
-        );
-    }
-
-    #[test]
-    fn unknown_file_keys_are_rejected() {
-        let err = toml::from_str::<Opt>("lisen = \"x\"").unwrap_err();
-        assert!(err.to_string().contains("lisen"), "{err}");
-    }
-
-    #[test]
-    fn secrets_never_show_in_debug_output() {
-        let credentials = ServiceCredentials::Basic {
-            username: "svc".into(),
-            password: Secret("hunter2".into()),
+    fn the_checks_refuse_what_cannot_run() {
+        let refused = |adjust: fn(&mut Layered)| {
+            let mut layered = Layered::default();
+            adjust(&mut layered);
+            format!("{:#}", layered.resolve(None, None).unwrap_err())
         };
-        assert!(!format!("{credentials:?}").contains("hunter2"));
+        assert!(refused(|l| l.workers = 0).contains("workers must be at least 1"));
+        assert!(refused(|l| l.sync_jobs_index = "a,b".into()).contains("invalid index name [a,b]"));
+        assert!(refused(|l| l.connectors_index = String::new()).contains("invalid index name []"));
+        assert!(refused(|l| l.es_url = vec![]).contains("es_url names no node"));
+        assert!(refused(|l| l.es_url = vec!["ftp://x".into()]).contains("invalid Elasticsearch URL"));
+        assert!(refused(|l| {
+            l.es_insecure_skip_verify = true;
+            l.es_ca_cert = Some("/ca.pem".into());
+        })
+        .contains("exclude each other"));
+        assert!(
+            refused(|l| l.unsafe_passthrough_service_credentials = true).contains("no service credentials")
+        );
+
+        let mut layered = Layered {
+            unsafe_passthrough_service_credentials: true,
+            ..Layered::default()
+        };
+        let on = layered.clone().resolve(None, Some("key".into())).unwrap();
+        assert!(on.passthrough.unwrap().service_credentials);
+        layered.passthrough = false;
+        assert!(layered.resolve(None, None).unwrap().passthrough.is_none());
     }
 
     #[test]
-    fn service_credentials_need_both_halves() {
-        let dir = std::env::temp_dir().join(format!("csp-secret-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("password");
-        std::fs::write(&file, "s3cret\n").unwrap();
-        let basic = service_credentials(Some("svc".into()), Some(file.clone()), None).unwrap();
-        assert_eq!(
-            basic,
-            Some(ServiceCredentials::Basic {
-                username: "svc".into(),
-                password: Secret("s3cret".into())
-            })
-        );
-        assert!(service_credentials(None, Some(file.clone()), None).is_err());
-        let err = service_credentials(Some("svc".into()), Some(file.clone()), Some(file)).unwrap_err();
-        assert!(!format!("{err:#}").contains("s3cret"));
-        std::fs::remove_dir_all(dir).unwrap();
+    fn settings_default_is_the_built_in_defaults() {
+        let settings = Settings::default();
+        assert_eq!(settings.listen, "127.0.0.1:9280");
+        assert_eq!(settings.redacted_es_urls(), ["http://127.0.0.1:9200/"]);
+        assert_eq!(settings.upstream_timeout, Duration::from_secs(30));
+        assert_eq!(settings.max_body_size, 10 * 1024 * 1024);
+        assert_eq!(settings.workers, 1);
+        assert_eq!(settings.tls, TlsVerification::Verify { extra_ca: None });
+        assert!(settings.credentials.is_none());
+        assert_eq!(settings.passthrough, Some(PassthroughSettings::default()));
+    }
+
+    #[test]
+    fn help_lists_every_flag_its_variable_and_its_default_but_no_secret() {
+        in_jail(|jail| {
+            jail.set_env(PASSWORD_ENV, "hunter2");
+            jail.set_env(API_KEY_ENV, "c2VjcmV0LWtleQ==");
+            jail.set_env("CONNECTOR_SYNC_PROXY_ES_URL", "https://elastic:pa55@node:9200");
+            let help = command().render_long_help().to_string();
+            for arg in Cli::command().get_arguments() {
+                let key = arg.get_id().as_str();
+                if COMMAND_LINE_ONLY.contains(&key) {
+                    assert!(help.contains("--repair") && !help.contains(&env_name(key)));
+                    continue;
+                }
+                assert!(
+                    help.contains(&format!("--{}", key.replace('_', "-"))),
+                    "{key} missing"
+                );
+                assert!(help.contains(&env_name(key)), "{key}'s variable missing");
+            }
+            for default in [
+                "[default: 127.0.0.1:9280]",
+                "[default: http://127.0.0.1:9200]",
+                "[default: 30s]",
+                "[default: 10mb]",
+                "[default: none]",
+                "[default: config/default.toml when it exists]",
+            ] {
+                assert!(help.contains(default), "{default} missing");
+            }
+            assert!(help.contains(PASSWORD_ENV) && help.contains(API_KEY_ENV));
+            for secret in ["hunter2", "c2VjcmV0LWtleQ==", "pa55"] {
+                assert!(!help.contains(secret), "{secret} shown");
+            }
+        });
+    }
+
+    #[test]
+    fn the_secrets_are_read_from_the_environment_or_a_file_and_never_shown() {
+        in_jail(|jail| {
+            jail.create_file("password", "s3cret\n").unwrap();
+            jail.set_env("CONNECTOR_SYNC_PROXY_ES_USERNAME", "svc");
+            jail.set_env(PASSWORD_ENV, "from-env");
+            let settings = Settings::from_cli(cli(&["--es-password-file", "password"])).unwrap();
+            let Some(ServiceCredentials::Basic { username, password }) = &settings.credentials else {
+                panic!("no user")
+            };
+            assert_eq!((username.as_str(), password.expose_secret()), ("svc", "s3cret"));
+            assert!(!format!("{settings:?}").contains("s3cret"));
+
+            let settings = Settings::from_cli(cli(&[])).unwrap();
+            let Some(ServiceCredentials::Basic { password, .. }) = &settings.credentials else {
+                panic!("no user")
+            };
+            assert_eq!(password.expose_secret(), "from-env");
+            assert!(!format!("{settings:?}").contains("from-env"));
+
+            // A key beside a user and password: refused without showing either.
+            jail.set_env(API_KEY_ENV, "the-key");
+            let err = format!("{:#}", Settings::from_cli(cli(&[])).unwrap_err());
+            assert!(
+                err.contains("not both") && !err.contains("from-env") && !err.contains("the-key"),
+                "{err}"
+            );
+
+            jail.set_env("CONNECTOR_SYNC_PROXY_ES_USERNAME", "");
+            jail.set_env(PASSWORD_ENV, "");
+            let settings = Settings::from_cli(cli(&[])).unwrap();
+            assert!(matches!(
+                settings.credentials,
+                Some(ServiceCredentials::ApiKey(_))
+            ));
+            assert!(!format!("{settings:?}").contains("the-key"));
+
+            // A password without a user.
+            jail.set_env(API_KEY_ENV, "");
+            let err = format!(
+                "{:#}",
+                Settings::from_cli(cli(&["--es-password-file", "password"])).unwrap_err()
+            );
+            assert!(
+                err.contains("without es_username") && !err.contains("s3cret"),
+                "{err}"
+            );
+            let err = format!(
+                "{:#}",
+                Settings::from_cli(cli(&["--es-username", "svc"])).unwrap_err()
+            );
+            assert!(err.contains("needs a password"), "{err}");
+        });
+    }
+
+    #[test]
+    fn there_is_no_flag_for_a_secret() {
+        for flag in ["--es-password", "--es-api-key"] {
+            let error = command()
+                .try_get_matches_from(["connector-sync-proxy", flag, "x"])
+                .unwrap_err();
+            assert_eq!(error.kind(), clap::error::ErrorKind::UnknownArgument, "{flag}");
+        }
+    }
+
+    #[test]
+    fn unknown_file_keys_are_rejected_and_unknown_variables_ignored() {
+        in_jail(|jail| {
+            jail.create_file("settings.toml", "lisen = \"x\"").unwrap();
+            let err = layered(&["--config-file", "settings.toml"]).unwrap_err();
+            assert!(err.contains("lisen"), "{err}");
+            jail.set_env("CONNECTOR_SYNC_PROXY_LISEN", "x");
+            assert_eq!(layered(&[]).unwrap(), Layered::default());
+        });
     }
 
     #[test]

@@ -66,7 +66,7 @@ impl Metrics {
         let strategy = IntGaugeVec::new(
             Opts::new(
                 "update_strategy",
-                "1 for the update strategy cancels use now (script or optimistic)",
+                "1 for the update strategy status transitions use now (script or optimistic)",
             ),
             &["strategy"],
         )
@@ -145,7 +145,7 @@ impl Metrics {
             .observe(seconds);
     }
 
-    /// Records which strategy cancels use from now on.
+    /// Records which strategy status transitions use from now on.
     pub fn set_strategy(&self, in_use: &str) {
         for strategy in ["script", "optimistic"] {
             self.strategy

@@ -21,10 +21,11 @@ use anyhow::Context as _;
 use futures_core::Stream;
 use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
 use reqwest::Method;
+use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::mpsc;
 
 use crate::cluster::{error_chain, no_node_answered};
-use crate::config::{Secret, ServiceCredentials, Settings, TlsVerification};
+use crate::config::{ServiceCredentials, Settings, TlsVerification};
 use crate::error::{ApiError, ErrorType};
 use crate::metrics::Metrics;
 
@@ -90,7 +91,7 @@ pub struct Passthrough {
 enum ServiceAuth {
     Basic {
         username: String,
-        password: Secret,
+        password: SecretString,
     },
     /// `Authorization: ApiKey <key>`, marked sensitive.
     Header(HeaderValue),
@@ -173,7 +174,7 @@ impl Passthrough {
                 password: password.clone(),
             }),
             Some(ServiceCredentials::ApiKey(key)) => {
-                let mut value = HeaderValue::from_str(&format!("ApiKey {}", key.expose()))
+                let mut value = HeaderValue::from_str(&format!("ApiKey {}", key.expose_secret()))
                     .map_err(|_| anyhow::anyhow!("the service API key cannot be sent as a header"))?;
                 value.set_sensitive(true);
                 Some(ServiceAuth::Header(value))
@@ -226,7 +227,7 @@ impl Passthrough {
                 request = match &self.credentials {
                     None => request,
                     Some(ServiceAuth::Basic { username, password }) => {
-                        request.basic_auth(username, Some(password.expose()))
+                        request.basic_auth(username, Some(password.expose_secret()))
                     }
                     Some(ServiceAuth::Header(value)) => request.header(AUTHORIZATION, value.clone()),
                 };

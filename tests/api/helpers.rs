@@ -1,10 +1,10 @@
+use std::collections::BTreeMap;
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Once;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use connector_sync_proxy::config::{
-    IngestPipeline, LogFormat, PassthroughSettings, Refresh, Settings, TlsVerification, UpdateStrategy,
-};
+use connector_sync_proxy::config::{Settings, UpdateStrategy};
 use connector_sync_proxy::startup::Application;
 use serde_json::{json, Value};
 
@@ -212,20 +212,7 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)
         sync_jobs_index: INDEX.to_owned(),
         connectors_index: CONNECTORS_INDEX.to_owned(),
         update_strategy: backend.strategy,
-        refresh: Refresh::True,
-        upstream_timeout: Duration::from_secs(30),
-        conflict_retries: 10,
-        client_timeout: Duration::from_secs(5),
-        max_body_size: connector_sync_proxy::config::DEFAULT_MAX_BODY_SIZE,
-        workers: connector_sync_proxy::config::DEFAULT_WORKERS,
-        shutdown_grace: Duration::from_secs(30),
-        credentials: None,
-        tls: TlsVerification::Verify { extra_ca: None },
-        log_format: LogFormat::Plain,
-        install_templates: true,
-        ingest_pipeline: IngestPipeline::Full,
-        repair: false,
-        passthrough: Some(PassthroughSettings::default()),
+        ..Settings::default()
     };
     let backend_urls = settings.es_urls.clone();
     adjust(&mut settings);
@@ -255,6 +242,54 @@ fn init_logging() {
                 .try_init();
         }
     });
+}
+
+/// How long a race test may repeat its race to see every order it means to cover.
+const RACE_ROUNDS: usize = 20;
+const RACE_TIME: Duration = Duration::from_secs(90);
+
+/// Runs `round` (a fresh race on new jobs each time, returning the order each of its races
+/// took) until every one of `orders` has occurred, and fails naming those that never did within
+/// `RACE_ROUNDS` rounds or `RACE_TIME`. A race test that says its delays make each order occur
+/// checks it here, so that it cannot pass having only ever seen one.
+pub async fn race_until_every_order<R, F>(label: &str, orders: &[&'static str], mut round: R)
+where
+    R: FnMut(usize) -> F,
+    F: Future<Output = Vec<&'static str>>,
+{
+    let started = Instant::now();
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut rounds = 0;
+    while rounds < RACE_ROUNDS && started.elapsed() < RACE_TIME {
+        for order in round(rounds).await {
+            assert!(
+                orders.contains(&order),
+                "{label}: {order} is not one of {orders:?}"
+            );
+            *seen.entry(order).or_default() += 1;
+        }
+        rounds += 1;
+        if orders.iter().all(|order| seen.contains_key(order)) {
+            eprintln!("{label}: every order occurred in {rounds} round(s): {seen:?}");
+            return;
+        }
+    }
+    let missing: Vec<&str> = orders
+        .iter()
+        .copied()
+        .filter(|order| !seen.contains_key(order))
+        .collect();
+    panic!(
+        "{label}: {missing:?} never occurred in {rounds} round(s) ({:?}); seen {seen:?}",
+        started.elapsed()
+    );
+}
+
+/// How far apart a race test starts its races in round `round`: `first` in the first round,
+/// doubled each round after (up to 16 times), so that an order that a slow machine did not show
+/// at the first spread comes up at a wider one.
+pub fn race_step(first: Duration, round: usize) -> Duration {
+    first * (1 << round.min(4))
 }
 
 /// An id no other test uses.

@@ -8,11 +8,12 @@ use futures::future::join_all;
 use futures::stream::{self, StreamExt};
 use reqwest::header::HeaderMap;
 use reqwest::Method;
+use secrecy::SecretString;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use connector_sync_proxy::config::{PassthroughSettings, Secret, ServiceCredentials};
+use connector_sync_proxy::config::{PassthroughSettings, ServiceCredentials};
 
 use crate::helpers::{
     es_error, spawn_app, spawn_app_with, unique_id, Node, ServiceProcess, TestApp, ELASTICSEARCH,
@@ -554,10 +555,10 @@ async fn bad_requests_on_passed_through_paths_are_refused_and_the_service_keeps_
 #[tokio::test]
 async fn service_credentials_reach_a_passed_through_request_only_with_the_unsafe_setting() {
     let node = Node::connect(&ELASTICSEARCH).await;
-    let key = ServiceCredentials::ApiKey(Secret::new("c2VydmljZS1rZXk=".into()));
+    let key = ServiceCredentials::ApiKey(SecretString::from("c2VydmljZS1rZXk="));
     let user = ServiceCredentials::Basic {
         username: "svc".into(),
-        password: Secret::new("svc-password".into()),
+        password: SecretString::from("svc-password"),
     };
     // (credentials, unsafe setting, the caller's Authorization, what the node must get)
     let cases = [
@@ -1083,7 +1084,7 @@ mod secured {
             settings.tls = trusting_the_test_ca();
             settings.credentials = Some(ServiceCredentials::Basic {
                 username: WRITER.0.into(),
-                password: Secret::new(WRITER.1.into()),
+                password: SecretString::from(WRITER.1),
             });
             settings.passthrough = Some(PassthroughSettings {
                 service_credentials: service_credentials_for_passthrough,

@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use connector_sync_proxy::config::{Secret, ServiceCredentials, TlsVerification};
+use connector_sync_proxy::config::{ServiceCredentials, TlsVerification};
+use secrecy::SecretString;
 use serde_json::Value;
 
 use crate::helpers::{encode, job, spawn_app_with, unique_id, TestApp, ELASTICSEARCH, INDEX};
@@ -160,7 +161,7 @@ async fn service_credentials_serve_requests_without_their_own_and_never_override
     let node = secure_node().await;
     let service_user = ServiceCredentials::Basic {
         username: WRITER.0.into(),
-        password: Secret::new(WRITER.1.into()),
+        password: SecretString::from(WRITER.1),
     };
     let app = app(trusting_the_test_ca(), Some(service_user)).await;
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use futures::future::join_all;
 use serde_json::{json, Value};
 
-use crate::helpers::{encode, job, spawn_app, unique_id, TestApp, BOTH};
+use crate::helpers::{encode, job, race_step, race_until_every_order, spawn_app, unique_id, TestApp, BOTH};
 
 fn path(id: &str, suffix: &str) -> String {
     format!("/_connector/_sync_job/{}{suffix}", encode(id))
@@ -65,115 +65,151 @@ async fn of_twenty_concurrent_claims_of_one_job_exactly_one_wins() {
 
 #[tokio::test]
 async fn a_cancel_racing_a_claim_ends_canceled_or_canceling_never_running() {
+    const CLAIM_FIRST: &str = "the claim first";
+    const CANCEL_FIRST: &str = "the cancel first";
     for backend in BOTH {
-        let app = spawn_app(backend).await;
-        let ids = seed_many(&app, "claim-cancel", "pending", 30).await;
+        race_until_every_order(backend.name, &[CLAIM_FIRST, CANCEL_FIRST], |round| async move {
+            // A service of its own each round: a connection the last round left idle could be
+            // closed by the service's keep-alive just as this round sends on it.
+            let app = &spawn_app(backend).await;
+            let ids = seed_many(app, &format!("claim-cancel{round}-"), "pending", 30).await;
+            let step = race_step(Duration::from_micros(300), round);
 
-        let app = &app;
-        let outcomes = join_all(ids.iter().enumerate().map(|(n, id)| async move {
-            let late_cancel = async {
-                tokio::time::sleep(Duration::from_micros(300 * n as u64)).await;
-                app.cancel(id).await.status().as_u16()
-            };
-            tokio::join!(claim(app, id, "w"), late_cancel)
-        }))
-        .await;
+            let outcomes = join_all(ids.iter().enumerate().map(|(n, id)| async move {
+                let late_cancel = async {
+                    tokio::time::sleep(step * n as u32).await;
+                    app.cancel(id).await.status().as_u16()
+                };
+                tokio::join!(claim(app, id, "w"), late_cancel)
+            }))
+            .await;
 
-        let mut claimed_first = 0;
-        for (id, (claim, cancel)) in ids.iter().zip(outcomes) {
-            let stored = app.node.read(id).await.unwrap().source;
-            // The cancel always lands: from pending (claim lost) or from in_progress (claim won).
-            assert_eq!(cancel, 200, "{}: {stored}", backend.name);
-            match claim {
-                200 => {
-                    claimed_first += 1;
-                    assert_eq!(stored["status"], "canceling", "{stored}");
-                    assert!(
-                        stored["started_at"].is_string() && stored["cancelation_requested_at"].is_string()
-                    );
-                    assert!(stored.get("canceled_at").is_none());
+            let mut orders = Vec::new();
+            for (id, (claim, cancel)) in ids.iter().zip(outcomes) {
+                let stored = app.node.read(id).await.unwrap().source;
+                // The cancel always lands: from pending (claim lost) or from in_progress (claim
+                // won).
+                assert_eq!(cancel, 200, "{}: {stored}", backend.name);
+                match claim {
+                    200 => {
+                        orders.push(CLAIM_FIRST);
+                        assert_eq!(stored["status"], "canceling", "{stored}");
+                        assert!(
+                            stored["started_at"].is_string()
+                                && stored["cancelation_requested_at"].is_string()
+                        );
+                        assert!(stored.get("canceled_at").is_none());
+                    }
+                    400 => {
+                        orders.push(CANCEL_FIRST);
+                        assert_eq!(stored["status"], "canceled", "{stored}");
+                        assert!(
+                            stored.get("started_at").is_none(),
+                            "a refused claim wrote: {stored}"
+                        );
+                        assert_eq!(stored["canceled_at"], stored["cancelation_requested_at"]);
+                    }
+                    other => panic!("{}: claim answered {other}", backend.name),
                 }
-                400 => {
-                    assert_eq!(stored["status"], "canceled", "{stored}");
-                    assert!(
-                        stored.get("started_at").is_none(),
-                        "a refused claim wrote: {stored}"
-                    );
-                    assert_eq!(stored["canceled_at"], stored["cancelation_requested_at"]);
-                }
-                other => panic!("{}: claim answered {other}", backend.name),
             }
-        }
-        eprintln!(
-            "{}: {claimed_first} of {} claims landed first",
-            backend.name,
-            ids.len()
-        );
+            orders
+        })
+        .await;
     }
 }
 
 #[tokio::test]
 async fn an_error_racing_a_cancel_ends_in_error_with_the_cancel_recorded_only_if_it_landed() {
+    const CANCEL_FIRST: &str = "the cancel first";
+    const ERROR_FIRST: &str = "the error first";
     for backend in BOTH {
-        let app = spawn_app(backend).await;
-        let ids = seed_many(&app, "error-cancel", "in_progress", 30).await;
+        race_until_every_order(backend.name, &[CANCEL_FIRST, ERROR_FIRST], |round| async move {
+            // A service of its own each round: a connection the last round left idle could be
+            // closed by the service's keep-alive just as this round sends on it.
+            let app = &spawn_app(backend).await;
+            let ids = seed_many(app, &format!("error-cancel{round}-"), "in_progress", 30).await;
+            let step = race_step(Duration::from_micros(300), round);
 
-        let app = &app;
-        let outcomes = join_all(ids.iter().enumerate().map(|(n, id)| async move {
-            let late_error = async {
-                tokio::time::sleep(Duration::from_micros(300 * n as u64)).await;
-                fail(app, id).await
-            };
-            tokio::join!(app.cancel(id), late_error)
-        }))
-        .await;
+            let outcomes = join_all(ids.iter().enumerate().map(|(n, id)| async move {
+                let late_error = async {
+                    tokio::time::sleep(step * n as u32).await;
+                    fail(app, id).await
+                };
+                tokio::join!(app.cancel(id), late_error)
+            }))
+            .await;
 
-        for (id, (cancel, error)) in ids.iter().zip(outcomes) {
-            let stored = app.node.read(id).await.unwrap().source;
-            let cancel = cancel.status().as_u16();
-            // in_progress -> error is allowed, and so is canceling -> error: the error always
-            // lands; the cancel lands only if it came first.
-            assert_eq!(error, 200, "{}: {stored}", backend.name);
-            assert_eq!(stored["status"], "error", "{stored}");
-            assert_eq!(stored["error"], "boom");
-            match cancel {
-                200 => assert!(stored["cancelation_requested_at"].is_string(), "{stored}"),
-                400 => assert!(stored.get("cancelation_requested_at").is_none(), "{stored}"),
-                other => panic!("cancel answered {other}"),
+            let mut orders = Vec::new();
+            for (id, (cancel, error)) in ids.iter().zip(outcomes) {
+                let stored = app.node.read(id).await.unwrap().source;
+                let cancel = cancel.status().as_u16();
+                // in_progress -> error is allowed, and so is canceling -> error: the error always
+                // lands; the cancel lands only if it came first.
+                assert_eq!(error, 200, "{}: {stored}", backend.name);
+                assert_eq!(stored["status"], "error", "{stored}");
+                assert_eq!(stored["error"], "boom");
+                match cancel {
+                    200 => {
+                        orders.push(CANCEL_FIRST);
+                        assert!(stored["cancelation_requested_at"].is_string(), "{stored}");
+                    }
+                    400 => {
+                        orders.push(ERROR_FIRST);
+                        assert!(stored.get("cancelation_requested_at").is_none(), "{stored}");
+                    }
+                    other => panic!("cancel answered {other}"),
+                }
             }
-        }
+            orders
+        })
+        .await;
     }
 }
 
 #[tokio::test]
 async fn an_error_racing_the_connectors_own_final_write_never_overwrites_completed() {
+    const ERROR_FIRST: &str = "the error first";
+    const COMPLETE_FIRST: &str = "the connector's write first";
     for backend in BOTH {
-        let app = spawn_app(backend).await;
-        let ids = seed_many(&app, "error-complete", "in_progress", 30).await;
+        race_until_every_order(backend.name, &[ERROR_FIRST, COMPLETE_FIRST], |round| async move {
+            // A service of its own each round: a connection the last round left idle could be
+            // closed by the service's keep-alive just as this round sends on it.
+            let app = &spawn_app(backend).await;
+            let ids = seed_many(app, &format!("error-complete{round}-"), "in_progress", 30).await;
+            let step = race_step(Duration::from_micros(2_500), round);
 
-        let app = &app;
-        let outcomes = join_all(ids.iter().enumerate().map(|(n, id)| async move {
-            let delayed_complete = async {
-                tokio::time::sleep(Duration::from_micros(2_500 * n as u64)).await;
-                app.node.complete(id).await
-            };
-            tokio::join!(fail(app, id), delayed_complete)
-        }))
-        .await;
+            let outcomes = join_all(ids.iter().enumerate().map(|(n, id)| async move {
+                let delayed_complete = async {
+                    tokio::time::sleep(step * n as u32).await;
+                    app.node.complete(id).await
+                };
+                tokio::join!(fail(app, id), delayed_complete)
+            }))
+            .await;
 
-        for (id, (error, complete)) in ids.iter().zip(outcomes) {
-            assert_eq!(complete, 200, "the connector's write failed");
-            let stored = app.node.read(id).await.unwrap().source;
-            // The connector's unconditional write always ends the job; the error either came
-            // first (and was then overwritten by the connector, as in Elasticsearch) or saw
-            // `completed` and refused without writing.
-            assert_eq!(stored["status"], "completed", "{}: {stored}", backend.name);
-            match error {
-                200 => assert_eq!(stored["error"], "boom"),
-                400 => assert!(stored.get("error").is_none(), "a refused error wrote: {stored}"),
-                other => panic!("error answered {other}"),
+            let mut orders = Vec::new();
+            for (id, (error, complete)) in ids.iter().zip(outcomes) {
+                assert_eq!(complete, 200, "the connector's write failed");
+                let stored = app.node.read(id).await.unwrap().source;
+                // The connector's unconditional write always ends the job; the error either came
+                // first (and was then overwritten by the connector, as in Elasticsearch) or saw
+                // `completed` and refused without writing.
+                assert_eq!(stored["status"], "completed", "{}: {stored}", backend.name);
+                match error {
+                    200 => {
+                        orders.push(ERROR_FIRST);
+                        assert_eq!(stored["error"], "boom");
+                    }
+                    400 => {
+                        orders.push(COMPLETE_FIRST);
+                        assert!(stored.get("error").is_none(), "a refused error wrote: {stored}");
+                    }
+                    other => panic!("error answered {other}"),
+                }
             }
-        }
+            orders
+        })
+        .await;
     }
 }
 
