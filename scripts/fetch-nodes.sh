@@ -9,6 +9,7 @@ ensure_prerequisites nodes
 # The node user reads the unpacked distributions from here.
 mkdir -p "$CSP_CACHE"
 chmod 755 "$CSP_CACHE"
+check_node_user_reaches "$CSP_CACHE" CSP_CACHE
 
 fetch_elasticsearch() {
   local home="$CSP_CACHE/elasticsearch-$ES_VERSION"
