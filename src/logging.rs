@@ -190,7 +190,8 @@ impl RequestLine<'_> {
     /// Logs the line at info level to `target`, with `message` as the plain format's text.
     pub fn log(&self, target: &str, message: std::fmt::Arguments<'_>) {
         let nanos = u64::try_from(self.took.as_nanos()).unwrap_or(u64::MAX);
-        let client = self.client.map(|ip| ip.to_string());
+        // Formatted only by the JSON format; the plain one leaves key-values out.
+        let client = self.client.as_ref().map(KvValue::from_display);
         let (trace_id, span_id) = self.traceparent.and_then(trace_context).unzip();
         let (error_type, error_message) = self.error.unzip();
         log::info!(
