@@ -263,3 +263,45 @@ fn secrets_stay_out_of_help_and_logs() {
     service.kill().unwrap();
     service.wait().unwrap();
 }
+
+#[tokio::test]
+async fn a_pass_through_error_is_logged_with_its_type_and_reason_but_no_credentials() {
+    // Nothing listens on port 1: every passed-through request gets the service's own 503.
+    let mut service = ServiceProcess::start(&[
+        "--es-url",
+        "http://svc:topsecret@127.0.0.1:1",
+        "--log-format",
+        "json",
+    ]);
+    let response = reqwest::Client::new()
+        .get(format!("{}/some-index/_search?q=hidden-query", service.address))
+        .header("authorization", "ApiKey credential-secret")
+        .header("x-opaque-id", "opaque-passthrough")
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(status, 503, "{body}");
+
+    let lines = service.stop_and_collect_log();
+    let line = lines
+        .iter()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        // The pass-through's warnings share its logger; its request line has a method.
+        .find(|line| {
+            line["log.logger"] == "connector_sync_proxy::passthrough" && line["http.request.method"] == "GET"
+        })
+        .unwrap_or_else(|| panic!("no pass-through line in {lines:?}"));
+    assert_eq!(line["http.response.status_code"], 503);
+    assert_eq!(line["url.path"], "/some-index/_search");
+    assert_eq!(line["http.request.id"], "opaque-passthrough");
+    assert_eq!(line["error.type"], body["error"]["type"], "{line}");
+    assert_eq!(line["error.message"], body["error"]["reason"], "{line}");
+    assert!(
+        lines.iter().all(|line| !line.contains("topsecret")
+            && !line.contains("credential-secret")
+            && !line.contains("hidden-query")),
+        "a credential or the query was logged: {lines:?}"
+    );
+}
