@@ -137,19 +137,23 @@ check_memory_for_node() {
 }
 
 # After a node failed to start from directory $1: one line with the likely cause and the fix,
-# read from what the node wrote.
+# read from the errors the node wrote (not its warnings, which name settings such as
+# vm.max_map_count that only matter in production mode).
 explain_node_failure() {
-  local run=$1 kind=$2 output
-  output=$(cat "$run/stdout.log" "$run/logs/"*.log 2>/dev/null || true)
-  case "$output" in
-    *"Could not reserve enough space"* | *"insufficient memory"* | *"Cannot allocate memory"*)
+  local run=$1 kind=$2 errors
+  errors=$(grep -hiE "fatal|error|exception|could not reserve|insufficient memory|cannot allocate" \
+    "$run/stdout.log" "$run/logs/"*.log 2>/dev/null | grep -vE '\[WARN|"WARN"' || true)
+  case "$errors" in
+    *"failed to obtain node locks"*)
+      die "$kind did not start: another node holds its data directory $run/data (one still running from an earlier start?); stop it (scripts/node.sh stop, scripts/cluster.sh stop) and run this again" ;;
+    *"Could not reserve enough space"* | *"insufficient memory"* | *"Cannot allocate memory"* | *OutOfMemoryError*)
       die "$kind did not start: not enough memory for its $NODE_HEAP_MIB MiB heap; stop nodes you do not need or other programs, then run this again" ;;
     *"Address already in use"* | *BindException*)
       die "$kind did not start: one of its ports is in use by another program (see above); stop it or choose other ports (CSP_ES_PORT, CSP_OPENSEARCH_PORT, CSP_CLUSTER_PORT, CSP_SECURE_PORT)" ;;
     *"Permission denied"* | *AccessDeniedException*)
       die "$kind did not start: the node account ${CSP_NODE_USER} is denied a file (see above); put CSP_CACHE and CSP_RUN in directories it can reach, such as the defaults" ;;
-    *"max virtual memory areas"* | *"vm.max_map_count"*)
-      die "$kind did not start: vm.max_map_count is too low; raise it with: sysctl -w vm.max_map_count=262144" ;;
+    *"bootstrap checks failed"*)
+      die "$kind did not start: a bootstrap check failed (see above); fix the setting it names (for vm.max_map_count: sysctl -w vm.max_map_count=262144) and run this again" ;;
     *)
       die "$kind did not start: its own words are above, the rest is in $run/logs; fix what they name and run this again" ;;
   esac
