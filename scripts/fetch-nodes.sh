@@ -16,6 +16,7 @@ fetch_elasticsearch() {
   [ -x "$home/bin/elasticsearch" ] && return 0
   log "fetching elasticsearch $ES_VERSION"
   local tmp; tmp=$(mktemp -d)
+  on_exit "rm -rf '$tmp'"
   maven_copy "org.elasticsearch.distribution.integ-test-zip:elasticsearch:$ES_VERSION:zip" "$tmp"
   (cd "$tmp" && unzip -q ./*.zip)
   rm -rf "$home" && mv "$tmp/elasticsearch-$ES_VERSION" "$home"
@@ -28,6 +29,7 @@ fetch_opensearch() {
   [ -f "$home/modules/lang-painless/plugin-descriptor.properties" ] && return 0
   log "fetching opensearch $OPENSEARCH_VERSION with lang-painless"
   local tmp; tmp=$(mktemp -d)
+  on_exit "rm -rf '$tmp'"
   maven_copy "org.opensearch.distribution.integ-test-zip:opensearch:$OPENSEARCH_VERSION:zip" "$tmp"
   (cd "$tmp" && unzip -q ./*.zip)
   local module="$tmp/opensearch-$OPENSEARCH_VERSION/modules/lang-painless"
