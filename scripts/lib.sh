@@ -100,7 +100,7 @@ check_node_user_reaches() {
   [ "$(id -u)" = 0 ] || return 0
   ensure_node_user
   runuser -u "$CSP_NODE_USER" -- test -x "$dir" -a -r "$dir" 2>/dev/null && return 0
-  local part
+  local part parts
   IFS=/ read -ra parts <<<"${dir#/}"
   for part in "${parts[@]}"; do
     path="$path/$part"
