@@ -21,10 +21,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/.."
 
 if [ -z "${CSP_BENCH_URL:-}" ]; then
-  if ! "$here/node.sh" status opensearch >/dev/null 2>&1; then
-    trap '"$here/node.sh" stop opensearch || true' EXIT
-  fi
-  "$here/node.sh" start opensearch
+  start_for_this_run node.sh opensearch
   export CSP_BENCH_URL="http://127.0.0.1:$OPENSEARCH_PORT"
   pid_file="$CSP_RUN/opensearch-$OPENSEARCH_PORT/pid"
   if [ -z "${CSP_BENCH_NODE_PID:-}" ] && [ -f "$pid_file" ]; then
@@ -35,5 +32,5 @@ else
 fi
 
 for bench in ${CSP_BENCH_ONLY:-sync_job passthrough}; do
-  cargo bench --bench "$bench" "$@"
+  run_child cargo bench --bench "$bench" "$@"
 done

@@ -15,6 +15,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 ES_VERSION="${CSP_CLUSTER_ES_VERSION:-$ES_PINNED_VERSION}"
 
 first_port=${CSP_CLUSTER_PORT:-9210}
+launched=
 nodes=(0 1 2)
 port_of() { echo $((first_port + $1)); }
 dir_of() { echo "$CSP_RUN/cluster-$(port_of "$1")"; }
@@ -38,14 +39,24 @@ case "${1:-}" in
     if "$0" status >/dev/null 2>&1; then
       log "cluster already running"
     else
+      for n in "${nodes[@]}"; do
+        stop_node_in "$(dir_of "$n")"
+        check_port_free "$(port_of "$n")" "CSP_CLUSTER_PORT (the first of three)"
+        check_port_free $(($(port_of "$n") + 100)) "CSP_CLUSTER_PORT (the transport ports are 100 higher)"
+      done
       "$here/fetch-nodes.sh" elasticsearch
-      for n in "${nodes[@]}"; do stop_node_in "$(dir_of "$n")"; prepare_node_dir elasticsearch "$(dir_of "$n")"; done
+      # A start that fails or is stopped part way stops the nodes it launched.
+      launched=yes
+      on_exit '[ -z "$launched" ] || for n in "${nodes[@]}"; do stop_node_in "$(dir_of "$n")"; done'
+      for n in "${nodes[@]}"; do prepare_node_dir elasticsearch "$(dir_of "$n")"; done
       log "starting a three-node elasticsearch $ES_VERSION cluster at $(url_of 0), $(url_of 1), $(url_of 2)"
       for n in "${nodes[@]}"; do launch "$n"; done
       for n in "${nodes[@]}"; do wait_node "$(dir_of "$n")" "$(url_of "$n")"; done
     fi
     "$here/create-index.sh" "$(url_of 0)"
-    curl -fsS -m 60 -o /dev/null "$(url_of 0)/_cluster/health?wait_for_status=green&timeout=50s"
+    curl -fsS -m 60 -o /dev/null "$(url_of 0)/_cluster/health?wait_for_status=green&timeout=50s" \
+      || die "the cluster at $(url_of 0) did not turn green in 60 s: its nodes' logs are under $CSP_RUN/cluster-*/logs; on a busy or small machine stop other nodes and run this again"
+    launched=
     ;;
   stop)
     for n in "${nodes[@]}"; do stop_node_in "$(dir_of "$n")"; rm -rf "$(dir_of "$n")"; done

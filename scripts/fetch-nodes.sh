@@ -9,12 +9,14 @@ ensure_prerequisites nodes
 # The node user reads the unpacked distributions from here.
 mkdir -p "$CSP_CACHE"
 chmod 755 "$CSP_CACHE"
+check_node_user_reaches "$CSP_CACHE" CSP_CACHE
 
 fetch_elasticsearch() {
   local home="$CSP_CACHE/elasticsearch-$ES_VERSION"
   [ -x "$home/bin/elasticsearch" ] && return 0
   log "fetching elasticsearch $ES_VERSION"
   local tmp; tmp=$(mktemp -d)
+  on_exit "rm -rf '$tmp'"
   maven_copy "org.elasticsearch.distribution.integ-test-zip:elasticsearch:$ES_VERSION:zip" "$tmp"
   (cd "$tmp" && unzip -q ./*.zip)
   rm -rf "$home" && mv "$tmp/elasticsearch-$ES_VERSION" "$home"
@@ -27,6 +29,7 @@ fetch_opensearch() {
   [ -f "$home/modules/lang-painless/plugin-descriptor.properties" ] && return 0
   log "fetching opensearch $OPENSEARCH_VERSION with lang-painless"
   local tmp; tmp=$(mktemp -d)
+  on_exit "rm -rf '$tmp'"
   maven_copy "org.opensearch.distribution.integ-test-zip:opensearch:$OPENSEARCH_VERSION:zip" "$tmp"
   (cd "$tmp" && unzip -q ./*.zip)
   local module="$tmp/opensearch-$OPENSEARCH_VERSION/modules/lang-painless"

@@ -41,6 +41,124 @@ CONNECTORS_INDEX=.elastic-connectors
 log() { printf '%s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
+# What a script started and must stop however it ends: done, its own failure, or SIGTERM, SIGINT
+# or SIGHUP (each ends the script with 128 + the signal's number, as if it had been killed).
+# `on_exit COMMAND` adds a command (a string, evaluated); they run newest first, once. Children
+# that take long go through `run_child`: bash acts on a signal only once a foreground child is
+# done, but at once while it waits for one in the background.
+csp_scripts=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+csp_on_exit=()
+on_exit() { csp_on_exit+=("$1"); }
+csp_run_on_exit() {
+  local status=$? i
+  # A second signal must not cut the stopping short.
+  trap '' HUP INT TERM
+  for ((i = ${#csp_on_exit[@]} - 1; i >= 0; i--)); do eval "${csp_on_exit[i]}" || true; done
+  csp_on_exit=()
+  exit "$status"
+}
+trap csp_run_on_exit EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Runs a command in the background and waits for it, returning its status; when the script ends
+# first (a signal), the command and whatever it started get SIGTERM and are waited for. The
+# command runs in a session of its own, so that it hears of a stop only from this script: a
+# Ctrl-C in the terminal would otherwise reach it as well, and the service (actix) stops at once
+# on SIGINT where SIGTERM lets it drain.
+run_child() {
+  setsid "$@" &
+  local pid=$!
+  on_exit "stop_child $pid"
+  wait "$pid"
+}
+
+# Sends SIGTERM to a child of this script that still runs, and to the processes of its session,
+# and waits until the child is gone.
+stop_child() {
+  kill -0 "$1" 2>/dev/null || return 0
+  kill -TERM -- "-$1" 2>/dev/null || kill -TERM "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+
+# Starts what `scripts/$1 start [$2]` starts unless it runs already (`status`); when this script
+# started it, it is stopped when this script ends.
+start_for_this_run() {
+  local script=$1 kind=${2:-}
+  if ! "$csp_scripts/$script" status $kind >/dev/null 2>&1; then
+    on_exit "\"$csp_scripts/$script\" stop $kind"
+  fi
+  run_child "$csp_scripts/$script" start $kind
+}
+
+# Fails with what to do when the node account cannot reach directory $1 (every directory above
+# it must let it through), naming $2, the setting that chose it. Only root runs the nodes as
+# another account.
+check_node_user_reaches() {
+  local dir=$1 setting=$2 path=""
+  [ "$(id -u)" = 0 ] || return 0
+  ensure_node_user
+  runuser -u "$CSP_NODE_USER" -- test -x "$dir" -a -r "$dir" 2>/dev/null && return 0
+  local part parts
+  IFS=/ read -ra parts <<<"${dir#/}"
+  for part in "${parts[@]}"; do
+    path="$path/$part"
+    if ! runuser -u "$CSP_NODE_USER" -- test -x "$path" 2>/dev/null; then
+      die "the node account $CSP_NODE_USER cannot enter $path (mode $(stat -c %a "$path" 2>/dev/null)), so it cannot reach $dir: set $setting to a directory it can reach, or let it through with: chmod o+x $path"
+    fi
+  done
+  die "the node account $CSP_NODE_USER cannot read $dir: set $setting to another directory, or open it with: chmod o+rx $dir"
+}
+
+# Fails with what to do when something already listens on 127.0.0.1:$1; $2 names the setting
+# that chose the port.
+check_port_free() {
+  local port=$1 setting=$2 holder=""
+  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || return 0
+  if command -v ss >/dev/null; then
+    holder=$(ss -Hltnp "sport = :$port" 2>/dev/null | sed -n 's/.*users:(("\([^"]*\)",pid=\([0-9]*\).*/ (\1, pid \2)/p' | head -n 1)
+  fi
+  die "port $port on 127.0.0.1 is already in use by another program$holder: stop it, or choose a free port with $setting"
+}
+
+# The memory a node needs beyond its 512 MiB heap (the JVM's own, the page cache it leans on).
+NODE_HEAP_MIB=512
+NODE_MEMORY_MIB=1024
+
+# Fails with what to do when the machine has not got the memory for one more node.
+check_memory_for_node() {
+  local available
+  available=$(awk '/^MemAvailable:/ { print int($2 / 1024) }' /proc/meminfo 2>/dev/null) || return 0
+  [ -n "$available" ] || return 0
+  if [ "$available" -lt "$NODE_MEMORY_MIB" ]; then
+    die "only $available MiB of memory is available and a node needs about $NODE_MEMORY_MIB MiB (a $NODE_HEAP_MIB MiB heap): stop nodes you do not need (scripts/node.sh stop, scripts/cluster.sh stop) or other programs, then run this again"
+  fi
+}
+
+# After a node failed to start from directory $1: one line with the likely cause and the fix,
+# read from the errors the node wrote (not its warnings, which name settings such as
+# vm.max_map_count that only matter in production mode).
+explain_node_failure() {
+  local run=$1 kind=$2 errors
+  errors=$(grep -hiE "fatal|error|exception|could not reserve|insufficient memory|cannot allocate" \
+    "$run/stdout.log" "$run/logs/"*.log 2>/dev/null | grep -vE '\[WARN|"WARN"' || true)
+  case "$errors" in
+    *"failed to obtain node locks"*)
+      die "$kind did not start: another node holds its data directory $run/data (one still running from an earlier start?); stop it (scripts/node.sh stop, scripts/cluster.sh stop) and run this again" ;;
+    *"Could not reserve enough space"* | *"insufficient memory"* | *"Cannot allocate memory"* | *OutOfMemoryError*)
+      die "$kind did not start: not enough memory for its $NODE_HEAP_MIB MiB heap; stop nodes you do not need or other programs, then run this again" ;;
+    *"Address already in use"* | *BindException*)
+      die "$kind did not start: one of its ports is in use by another program (see above); stop it or choose other ports (CSP_ES_PORT, CSP_OPENSEARCH_PORT, CSP_CLUSTER_PORT, CSP_SECURE_PORT)" ;;
+    *"Permission denied"* | *AccessDeniedException*)
+      die "$kind did not start: the node account ${CSP_NODE_USER} is denied a file (see above); put CSP_CACHE and CSP_RUN in directories it can reach, such as the defaults" ;;
+    *"bootstrap checks failed"*)
+      die "$kind did not start: a bootstrap check failed (see above); fix the setting it names (for vm.max_map_count: sysctl -w vm.max_map_count=262144) and run this again" ;;
+    *)
+      die "$kind did not start: its own words are above, the rest is in $run/logs; fix what they name and run this again" ;;
+  esac
+}
+
 # Prints the home of an installed JDK whose major version is between $1 and $2 inclusive.
 find_jdk() {
   local min=$1 max=$2 dir major
@@ -71,9 +189,9 @@ es_jdk() {
 
 # Copies a Maven artifact (GROUP:ARTIFACT:VERSION[:TYPE]) into directory $2.
 maven_copy() {
-  command -v mvn >/dev/null || die "mvn is needed to fetch $1 (install maven)"
+  command -v mvn >/dev/null || die "mvn is needed to fetch $1: install it with: apt-get install -y maven"
   mvn -q -B -Dstyle.color=never "$MAVEN_DEPENDENCY_PLUGIN:copy" -Dartifact="$1" -DoutputDirectory="$2" -Dmdep.overWriteReleases=true >&2 \
-    || die "could not fetch $1 from Maven Central"
+    || die "could not fetch $1 from Maven Central (Maven's words are above): check the network, a proxy in ~/.m2/settings.xml, or the version asked for, and run this again"
 }
 
 # Creates the unprivileged node account when it does not exist yet (root only). Every step that
@@ -83,7 +201,7 @@ ensure_node_user() {
   id "$CSP_NODE_USER" >/dev/null 2>&1 && return 0
   useradd --system --no-create-home --shell /usr/sbin/nologin "$CSP_NODE_USER" \
     || id "$CSP_NODE_USER" >/dev/null 2>&1 \
-    || die "could not create the unprivileged user $CSP_NODE_USER"
+    || die "could not create the unprivileged user $CSP_NODE_USER that runs the nodes: create it yourself (useradd --system $CSP_NODE_USER) or name an existing one with CSP_NODE_USER"
   log "created the unprivileged user $CSP_NODE_USER that runs the nodes"
 }
 
@@ -140,9 +258,9 @@ ensure_prerequisites() {
     die "missing: ${missing[*]}; install them with: sudo apt-get install -y --no-install-recommends ${missing[*]}"
   fi
   log "installing: ${missing[*]}"
-  apt-get update -q >&2 || die "apt-get update failed"
+  apt-get update -q >&2 || die "apt-get update failed (its words are above): check the network and /etc/apt/sources.list, or install ${missing[*]} yourself, then run this again"
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >&2 \
-    || die "could not install: ${missing[*]}"
+    || die "could not install ${missing[*]} (apt-get's words are above): install them yourself, then run this again"
 }
 
 # The Debian package of a JDK the configured Elasticsearch version runs on.
@@ -189,6 +307,8 @@ prepare_node_dir() {
   home=$(node_home "$1")
   mkdir -p "$CSP_RUN"
   chmod 755 "$CSP_RUN"
+  check_node_user_reaches "$CSP_RUN" CSP_RUN
+  check_memory_for_node
   rm -rf "$run"
   mkdir -p "$run/data" "$run/logs" "$run/tmp"
   cp -r "$home/config" "$run/config"
@@ -207,18 +327,18 @@ launch_node() {
   local common=(-E network.host=127.0.0.1 -E "path.data=$run/data" -E "path.logs=$run/logs"
     -E cluster.routing.allocation.disk.threshold_enabled=false)
   if [ "$kind" = elasticsearch ]; then
-    jdk=$(es_jdk) || die "Elasticsearch $ES_VERSION needs a JDK $(es_jdk_range | tr ' ' '-') (none found under /usr/lib/jvm; set JAVA_HOME)"
+    jdk=$(es_jdk) || die "Elasticsearch $ES_VERSION needs a JDK $(es_jdk_range | tr ' ' '-') and none was found under /usr/lib/jvm: install one with: apt-get install -y $(es_jdk_package), or set JAVA_HOME to one"
     as_node_user env ES_JAVA_HOME="$jdk" ES_PATH_CONF="$run/config" ES_TMPDIR="$run/tmp" \
       ES_JAVA_OPTS="-Xms512m -Xmx512m" \
       "$home/bin/elasticsearch" -d -p "$run/pid" -E xpack.security.enabled=false "${common[@]}" "$@" \
-      >"$run/stdout.log" 2>&1 || { tail -n 40 "$run/stdout.log" >&2; die "elasticsearch did not start"; }
+      >"$run/stdout.log" 2>&1 || { tail -n 40 "$run/stdout.log" >&2; explain_node_failure "$run" elasticsearch; }
   else
     # OpenSearch 2.x uses the Java security manager, which Java 24 removed.
-    jdk=$(find_jdk 11 21) || die "OpenSearch $OPENSEARCH_VERSION needs a JDK between 11 and 21 (set JAVA_HOME)"
+    jdk=$(find_jdk 11 21) || die "OpenSearch $OPENSEARCH_VERSION needs a JDK between 11 and 21 and none was found under /usr/lib/jvm: install one with: apt-get install -y openjdk-17-jdk-headless, or set JAVA_HOME to one"
     as_node_user env OPENSEARCH_JAVA_HOME="$jdk" OPENSEARCH_PATH_CONF="$run/config" OPENSEARCH_TMPDIR="$run/tmp" \
       OPENSEARCH_JAVA_OPTS="-Xms512m -Xmx512m" \
       "$home/bin/opensearch" -d -p "$run/pid" "${common[@]}" "$@" \
-      >"$run/stdout.log" 2>&1 || { tail -n 40 "$run/stdout.log" >&2; die "opensearch did not start"; }
+      >"$run/stdout.log" 2>&1 || { tail -n 40 "$run/stdout.log" >&2; explain_node_failure "$run" opensearch; }
   fi
 }
 
@@ -229,7 +349,10 @@ wait_node() {
     # the pid file appears a moment after the launcher returns; a pid without a process means it died
     if [ "$waited" -ge 180 ] || { [ -f "$run/pid" ] && ! node_pid "$run" >/dev/null; }; then
       tail -n 40 "$run/logs/"*.log "$run/stdout.log" 2>/dev/null >&2 || true
-      die "the node at $url did not become healthy"
+      if [ "$waited" -ge 180 ]; then
+        die "the node at $url did not become healthy in 180 s: its log is above; on a busy or small machine stop other nodes and run this again"
+      fi
+      explain_node_failure "$run" "the node at $url"
     fi
     sleep 1
     waited=$((waited + 1))

@@ -11,9 +11,9 @@ cd "$here/.."
 
 versions=("$@")
 [ ${#versions[@]} -gt 0 ] || versions=(9.5.4 8.19.21)
-"$here/node.sh" start opensearch
-"$here/cluster.sh" start
-"$here/secure-node.sh" start
+start_for_this_run node.sh opensearch
+start_for_this_run cluster.sh
+start_for_this_run secure-node.sh
 
 results=()
 port=9203
@@ -22,14 +22,14 @@ port=9203
 stop_version_node() {
   if [ -n "${CSP_ES_VERSION:-}" ]; then "$here/node.sh" stop elasticsearch || true; fi
 }
-trap stop_version_node EXIT
+on_exit stop_version_node
 for version in "${versions[@]}"; do
   started=$(date +%s)
   export CSP_ES_VERSION="$version" CSP_ES_PORT=$port
-  "$here/node.sh" start elasticsearch
-  CSP_TEST_ES_URL="http://127.0.0.1:$port" CSP_TEST_SCRIPT_URL="http://127.0.0.1:$OPENSEARCH_PORT" \
+  run_child "$here/node.sh" start elasticsearch
+  run_child env CSP_TEST_ES_URL="http://127.0.0.1:$port" CSP_TEST_SCRIPT_URL="http://127.0.0.1:$OPENSEARCH_PORT" \
     CSP_TEST_SECURE_CA="$CSP_RUN/secure-node-ca.pem" CSP_TEST_CLUSTER_URLS="$(cluster_urls)" cargo test --test api
-  "$here/python-clients.sh"
+  run_child "$here/python-clients.sh"
   "$here/node.sh" stop elasticsearch
   unset CSP_ES_VERSION CSP_ES_PORT
   results+=("elasticsearch $version: passed in $(($(date +%s) - started)) s")

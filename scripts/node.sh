@@ -12,20 +12,26 @@ here=$(cd "$(dirname "$0")" && pwd)
 action=${1:-}
 kind=${2:-elasticsearch}
 case "$kind" in
-  elasticsearch) port=$ES_PORT version=$ES_VERSION ;;
-  opensearch) port=$OPENSEARCH_PORT version=$OPENSEARCH_VERSION ;;
+  elasticsearch) port=$ES_PORT version=$ES_VERSION port_setting=CSP_ES_PORT ;;
+  opensearch) port=$OPENSEARCH_PORT version=$OPENSEARCH_VERSION port_setting=CSP_OPENSEARCH_PORT ;;
   *) die "unknown node kind '$kind' (elasticsearch or opensearch)" ;;
 esac
 run="$CSP_RUN/$kind-$port"
 url="http://127.0.0.1:$port"
 
+launched=
 start() {
   if node_pid "$run" >/dev/null && node_healthy "$url"; then
     log "$kind already running at $url"
   else
     if [ "$kind" = opensearch ]; then ensure_prerequisites nodes opensearch; fi
-    "$here/fetch-nodes.sh" "$kind"
     stop_node_in "$run"
+    check_port_free "$port" "$port_setting"
+    check_port_free $((port + 100)) "$port_setting (the transport port is 100 higher)"
+    "$here/fetch-nodes.sh" "$kind"
+    # A start that fails or is stopped part way stops the node it launched.
+    launched=yes
+    on_exit '[ -z "$launched" ] || stop_node_in "$run"'
     prepare_node_dir "$kind" "$run"
     log "starting $kind $version at $url"
     local extra=()
@@ -37,6 +43,7 @@ start() {
     wait_node "$run" "$url"
   fi
   "$here/create-index.sh" "$url"
+  launched=
 }
 
 case "$action" in

@@ -8,7 +8,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 cd "$here/.."
-"$here/node.sh" start elasticsearch
-CSP_PASSTHROUGH_BULK_MIB="${CSP_PASSTHROUGH_BULK_MIB:-2000}" \
+start_for_this_run node.sh elasticsearch
+run_child env CSP_PASSTHROUGH_BULK_MIB="${CSP_PASSTHROUGH_BULK_MIB:-2000}" \
   CSP_PASSTHROUGH_BULK_REQUESTS="${CSP_PASSTHROUGH_BULK_REQUESTS:-3}" CSP_TEST_ES_URL="http://127.0.0.1:$ES_PORT" \
   cargo test --release --test api a_large_bulk_streams_through -- --nocapture

@@ -12,27 +12,27 @@ ensure_prerequisites python
 versions=("$@")
 [ ${#versions[@]} -gt 0 ] || versions=(8.15.1 8.19.3 9.5.1)
 es_url="http://127.0.0.1:$ES_PORT"
-"$here/node.sh" start elasticsearch
+start_for_this_run node.sh elasticsearch
 
-cargo build --quiet --bin connector-sync-proxy
+run_child cargo build --quiet --bin connector-sync-proxy
 log_file=$(mktemp)
+on_exit 'rm -f "$log_file"'
 ./target/debug/connector-sync-proxy --listen 127.0.0.1:0 --es-url "$es_url" 2>"$log_file" &
-service_pid=$!
-trap 'kill "$service_pid" 2>/dev/null || true; rm -f "$log_file"' EXIT
+on_exit "stop_child $!"
 for _ in $(seq 1 100); do
   service_url=$(sed -n 's/.*listening on \(http:\/\/[^,]*\),.*/\1/p' "$log_file" | head -n 1)
   [ -n "$service_url" ] && break
   sleep 0.1
 done
-[ -n "${service_url:-}" ] || { cat "$log_file" >&2; die "the service did not start"; }
+[ -n "${service_url:-}" ] || { cat "$log_file" >&2; die "the service did not start in 10 s: its log is above; fix what it names and run this again"; }
 
 for version in "${versions[@]}"; do
   venv="$CSP_CACHE/python-elasticsearch-$version"
   if [ ! -x "$venv/bin/pytest" ]; then
     log "creating a virtualenv with elasticsearch==$version"
     python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet "elasticsearch==$version" pytest
+    run_child "$venv/bin/pip" install --quiet "elasticsearch==$version" pytest
   fi
   log "python client $version against $service_url"
-  CSP_SERVICE_URL="$service_url" CSP_TEST_ES_URL="$es_url" "$venv/bin/pytest" -q -p no:cacheprovider -W "ignore:This API is in beta" -W "ignore:This API is in technical preview" tests/python
+  run_child env CSP_SERVICE_URL="$service_url" CSP_TEST_ES_URL="$es_url" "$venv/bin/pytest" -q -p no:cacheprovider -W "ignore:This API is in beta" -W "ignore:This API is in technical preview" tests/python
 done

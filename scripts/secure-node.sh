@@ -43,7 +43,7 @@ secure_healthy() {
 # Makes a CA and a certificate for localhost / 127.0.0.1 signed by it, and puts the PEM files
 # the node needs under its config directory (the only place Elasticsearch reads them from).
 make_certs() {
-  command -v openssl >/dev/null || die "openssl is needed to make the test certificates (apt-get install openssl)"
+  command -v openssl >/dev/null || die "openssl is needed to make the test certificates: install it with: apt-get install -y openssl"
   local work="$run/certs" dest="$run/config/certs"
   mkdir -p "$work" "$dest"
   # our own minimal openssl config, so the result does not depend on the system's openssl.cnf
@@ -84,7 +84,7 @@ CNF
 launch_secure_node() {
   local home jdk
   home=$(node_home elasticsearch)
-  jdk=$(find_jdk 21 99) || die "Elasticsearch $ES_VERSION needs a JDK 21 or later (none found under /usr/lib/jvm; set JAVA_HOME)"
+  jdk=$(find_jdk 21 99) || die "Elasticsearch $ES_VERSION needs a JDK 21 or later and none was found under /usr/lib/jvm: install one with: apt-get install -y openjdk-21-jdk-headless, or set JAVA_HOME to one"
   local env=(env ES_JAVA_HOME="$jdk" ES_PATH_CONF="$run/config" ES_TMPDIR="$run/tmp")
   # the elastic user authenticates with the keystore's bootstrap password until it is changed
   as_node_user "${env[@]}" "$home/bin/elasticsearch-keystore" create >"$run/keystore.log" 2>&1 \
@@ -104,7 +104,7 @@ launch_secure_node() {
     -E xpack.security.http.ssl.key=certs/node.key \
     -E xpack.security.http.ssl.certificate=certs/node.pem \
     -E xpack.security.http.ssl.certificate_authorities=certs/ca.pem \
-    >"$run/stdout.log" 2>&1 || { tail -n 40 "$run/stdout.log" >&2; die "elasticsearch did not start"; }
+    >"$run/stdout.log" 2>&1 || { tail -n 40 "$run/stdout.log" >&2; explain_node_failure "$run" "secure elasticsearch"; }
 }
 
 # curl options that reach the node as elastic, for the shared helpers and create-index.sh.
@@ -133,7 +133,7 @@ YAML
 # Runs bin/elasticsearch-users against the node's config directory, as the node user.
 es_users() {
   local jdk
-  jdk=$(find_jdk 21 99) || die "Elasticsearch $ES_VERSION needs a JDK 21 or later (set JAVA_HOME)"
+  jdk=$(find_jdk 21 99) || die "Elasticsearch $ES_VERSION needs a JDK 21 or later and none was found under /usr/lib/jvm: install one with: apt-get install -y openjdk-21-jdk-headless, or set JAVA_HOME to one"
   as_node_user env ES_JAVA_HOME="$jdk" ES_PATH_CONF="$run/config" ES_TMPDIR="$run/tmp" \
     "$(node_home elasticsearch)/bin/elasticsearch-users" "$@"
 }
@@ -208,13 +208,17 @@ smoke_check() {
 }
 
 start() {
-  local fresh=0
+  fresh=0
   if node_pid "$run" >/dev/null && secure_healthy; then
     log "secure elasticsearch already running at $url"
   else
     fresh=1
-    "$here/fetch-nodes.sh" elasticsearch
     stop_node_in "$run"
+    check_port_free "$port" CSP_SECURE_PORT
+    check_port_free $((port + 100)) "CSP_SECURE_PORT (the transport port is 100 higher)"
+    "$here/fetch-nodes.sh" elasticsearch
+    # A start that fails or is stopped part way stops the node it launched.
+    on_exit '[ "$fresh" != 1 ] || stop_node_in "$run"'
     prepare_node_dir elasticsearch "$run"
     make_certs
     own_for_node_user "$run"
@@ -229,6 +233,7 @@ start() {
   wait_users
   "$here/create-index.sh" "$url"
   smoke_check
+  fresh=0
   echo "secure elasticsearch running at $url"
   echo "CA certificate: $ca_copy"
   echo "users: elastic / $password (superuser), writer / writer-password (connectors_writer), reader / reader-password (connectors_reader)"

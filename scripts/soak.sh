@@ -6,6 +6,6 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 cd "$here/.."
-"$here/node.sh" start opensearch
-CSP_SOAK_SECONDS="${CSP_SOAK_SECONDS:-60}" CSP_TEST_SCRIPT_URL="http://127.0.0.1:$OPENSEARCH_PORT" \
+start_for_this_run node.sh opensearch
+run_child env CSP_SOAK_SECONDS="${CSP_SOAK_SECONDS:-60}" CSP_TEST_SCRIPT_URL="http://127.0.0.1:$OPENSEARCH_PORT" \
   cargo test --release --test api a_soak_of_mixed_cancels -- --nocapture

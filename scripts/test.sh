@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test: fetches and starts the Elasticsearch node (optimistic path), the OpenSearch
 # node with Painless (scripted path), a three-node Elasticsearch cluster (fault tests) and an
-# Elasticsearch node with security and HTTPS (security tests) when they are not running yet, runs `cargo test`, and stops what it started. Extra arguments go to
-# `cargo test`.
+# Elasticsearch node with security and HTTPS (security tests) when they are not running yet, runs
+# `cargo test`, and stops what it started, also when it fails or gets SIGTERM, SIGINT or SIGHUP.
+# Extra arguments go to `cargo test`.
 #   scripts/test.sh [cargo test arguments]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -10,31 +11,15 @@ here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/.."
 ensure_prerequisites nodes opensearch secure python
 
-started=()
-cluster_started=
-secure_started=
-cleanup() {
-  local kind
-  for kind in "${started[@]}"; do "$here/node.sh" stop "$kind" || true; done
-  if [ -n "$cluster_started" ]; then "$here/cluster.sh" stop || true; fi
-  if [ -n "$secure_started" ]; then "$here/secure-node.sh" stop || true; fi
-}
-trap cleanup EXIT
+# What this run started is stopped however it ends (lib.sh: on_exit).
+start_for_this_run node.sh elasticsearch
+start_for_this_run node.sh opensearch
+start_for_this_run cluster.sh
+start_for_this_run secure-node.sh
 
-for kind in elasticsearch opensearch; do
-  if ! "$here/node.sh" status "$kind" >/dev/null 2>&1; then
-    started+=("$kind")
-  fi
-  "$here/node.sh" start "$kind"
-done
-if ! "$here/cluster.sh" status >/dev/null 2>&1; then cluster_started=yes; fi
-"$here/cluster.sh" start
-if ! "$here/secure-node.sh" status >/dev/null 2>&1; then secure_started=yes; fi
-"$here/secure-node.sh" start
-
-CSP_TEST_ES_URL="http://127.0.0.1:$ES_PORT" CSP_TEST_SCRIPT_URL="http://127.0.0.1:$OPENSEARCH_PORT" \
+run_child env CSP_TEST_ES_URL="http://127.0.0.1:$ES_PORT" CSP_TEST_SCRIPT_URL="http://127.0.0.1:$OPENSEARCH_PORT" \
   CSP_TEST_SECURE_URL="https://127.0.0.1:${CSP_SECURE_PORT:-9202}" CSP_TEST_SECURE_CA="$CSP_RUN/secure-node-ca.pem" \
   CSP_TEST_CLUSTER_URLS="$(cluster_urls)" cargo test "$@"
 
 # The official Python clients, unmodified, against the service.
-"$here/python-clients.sh"
+run_child "$here/python-clients.sh"

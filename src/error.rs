@@ -215,6 +215,14 @@ impl ApiError {
         }
     }
 
+    /// The reason this error answers with (Elasticsearch's, for a passed-through error).
+    pub fn reason(&self) -> &str {
+        match self {
+            Self::Own { reason, .. } => reason,
+            Self::Upstream { body, .. } => body["error"]["reason"].as_str().unwrap_or(""),
+        }
+    }
+
     pub fn body(&self) -> Value {
         match self {
             Self::Own { kind, .. } => json!({

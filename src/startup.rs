@@ -29,8 +29,18 @@ pub struct Application {
 
 impl Application {
     pub fn build(settings: Settings) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind(&settings.listen)
-            .with_context(|| format!("cannot listen on {}", settings.listen))?;
+        let listener = TcpListener::bind(&settings.listen).map_err(|err| {
+            let fix = match err.kind() {
+                std::io::ErrorKind::AddrInUse => {
+                    ": another program listens there; stop it or choose another address with --listen"
+                }
+                std::io::ErrorKind::PermissionDenied => {
+                    ": ports below 1024 need privileges; choose a port of 1024 or more with --listen"
+                }
+                _ => "",
+            };
+            anyhow::Error::new(err).context(format!("cannot listen on {}{fix}", settings.listen))
+        })?;
         let address = listener
             .local_addr()
             .context("cannot read the listening address")?;

@@ -15,10 +15,14 @@ use super::filter_path::FilterPath;
 use super::passthrough::{self, PassedThrough};
 use super::route_name;
 use crate::error::{ApiError, ErrorType};
+use crate::logging::RequestLine;
 use crate::metrics::Metrics;
 
 pub const PRODUCT_HEADER: &str = "x-elastic-product";
 const OPAQUE_ID: &str = "x-opaque-id";
+const TRACEPARENT: &str = "traceparent";
+/// The log target of the service's own requests (`log.logger` in JSON lines).
+const REQUEST_LOG: &str = "connector_sync_proxy::request";
 const JSON: &str = "application/json";
 const VENDOR_JSON: &str = "application/vnd.elasticsearch+json";
 /// The REST API versions a client may ask for with `compatible-with`, as Elasticsearch 9 does.
@@ -62,44 +66,71 @@ pub async fn conventions(
     let pretty = wants_pretty(req.query_string());
     let filter = FilterPath::from_query(req.query_string());
     let opaque_id = req.headers().get(OPAQUE_ID).cloned();
+    let traceparent = req.headers().get(TRACEPARENT).cloned();
+    let client = req.peer_addr().map(|address| address.ip());
     let checked = check_limits(&req).and_then(|()| match negotiate(req.headers()) {
         // The cluster judges a passed-through request's Accept itself.
         Err(_) if passthrough::takes(&req) => Ok(MediaType::Json),
         negotiated => negotiated,
     });
-    let (media_type, res) = match checked {
-        Ok(media_type) => (media_type, next.call(req).await?.map_into_boxed_body()),
-        Err(err) => (MediaType::Json, req.into_response(err.error_response())),
+    let (media_type, res, refused) = match checked {
+        Ok(media_type) => (media_type, next.call(req).await?.map_into_boxed_body(), None),
+        Err(err) => (
+            MediaType::Json,
+            req.into_response(err.error_response()),
+            Some(err),
+        ),
     };
     let (req, res) = res.into_parts();
     let marked = passthrough::marked(&res);
     if marked == Some(PassedThrough::Answer) {
         return Ok(ServiceResponse::new(req, res));
     }
+    // The error answered, for the log: the handler's, or the HTTP layer's own.
+    let failure = refused
+        .map(|err| (err.type_name().to_owned(), err.reason().to_owned()))
+        .or_else(|| {
+            res.error().map(|err| match err.as_error::<ApiError>() {
+                Some(err) => (err.type_name().to_owned(), err.reason().to_owned()),
+                None => (layer_error_type(res.status()).name().to_owned(), err.to_string()),
+            })
+        });
     let mut res = finish(res, media_type, pretty, filter.as_ref()).await;
     // Elasticsearch echoes the caller's X-Opaque-Id on the response.
-    if let Some(opaque_id) = opaque_id {
+    if let Some(opaque_id) = &opaque_id {
         res.headers_mut()
-            .insert(HeaderName::from_static(OPAQUE_ID), opaque_id);
+            .insert(HeaderName::from_static(OPAQUE_ID), opaque_id.clone());
     }
     if marked.is_some() {
         // Counted and logged by the pass-through.
         return Ok(ServiceResponse::new(req, res));
     }
-    let seconds = started.elapsed().as_secs_f64();
+    let took = started.elapsed();
+    let seconds = took.as_secs_f64();
     let status = res.status().as_u16();
     if let Some(metrics) = req.app_data::<web::Data<Metrics>>() {
         metrics.observe_request(route_name(&req), status, seconds);
     }
-    if log::log_enabled!(target: "connector_sync_proxy::request", log::Level::Info) {
+    if log::log_enabled!(target: REQUEST_LOG, log::Level::Info) {
         let target = uri
             .path_and_query()
             .map_or_else(|| uri.path(), |target| target.as_str());
         let latency_ms = seconds * 1000.0;
-        log::info!(
-            target: "connector_sync_proxy::request",
-            method = method.as_str(), path = target, status = status, latency_ms = latency_ms;
-            "{method} {target} {status} {latency_ms:.3}ms"
+        let line = RequestLine {
+            method: method.as_str(),
+            path: uri.path(),
+            status,
+            took,
+            client,
+            opaque_id: opaque_id.as_ref().and_then(|value| value.to_str().ok()),
+            traceparent: traceparent.as_ref().and_then(|value| value.to_str().ok()),
+            error: failure
+                .as_ref()
+                .map(|(kind, reason)| (kind.as_str(), reason.as_str())),
+        };
+        line.log(
+            REQUEST_LOG,
+            format_args!("{method} {target} {status} {latency_ms:.3}ms"),
         );
     }
     Ok(ServiceResponse::new(req, res))

@@ -7,6 +7,7 @@
 //! they are; this module counts and logs them itself, once their body is over.
 
 use std::io;
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -22,6 +23,7 @@ use futures_core::Stream;
 use tokio::sync::mpsc;
 
 use crate::error::{ApiError, ErrorType};
+use crate::logging::RequestLine;
 use crate::metrics::Metrics;
 use crate::passthrough::{
     check_target, connection_listed, is_hop_by_hop, method_label, Outgoing, Passthrough, Upload,
@@ -30,6 +32,8 @@ use crate::passthrough::{
 /// Chunks of a request body on their way to the node at any time (actix reads at most 32 KiB
 /// ahead of them): the memory one upload holds, whatever its size.
 const UPLOAD_CHUNKS: usize = 4;
+/// The log target of passed-through requests (`log.logger` in JSON lines).
+const PASSTHROUGH_LOG: &str = "connector_sync_proxy::passthrough";
 
 /// Marks a response of the pass-through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,7 +71,7 @@ pub async fn forward(req: HttpRequest, payload: web::Payload) -> HttpResponse {
         Ok(response) => answer(response, head, exchange),
         Err(err) => {
             let mut res = err.error_response();
-            exchange.finish(res.status().as_u16());
+            exchange.fail(res.status().as_u16(), &err);
             res.extensions_mut().insert(PassedThrough::Error);
             res
         }
@@ -242,8 +246,9 @@ impl MessageBody for NodeBody {
 }
 
 /// One passed-through request, counted and logged once its answer is over (or abandoned): the
-/// method, the path without the query string, the status and the time taken. Never a body,
-/// never a header.
+/// method, the path without the query string, the status and the time taken, the client's
+/// address, its `X-Opaque-Id` and `traceparent`, and the service's own error. Never a body,
+/// never another header.
 struct Exchange {
     metrics: Arc<Metrics>,
     method: String,
@@ -252,6 +257,11 @@ struct Exchange {
     status: u16,
     complete: bool,
     cut_off: bool,
+    client: Option<IpAddr>,
+    opaque_id: Option<HeaderValue>,
+    traceparent: Option<HeaderValue>,
+    /// The error the service answered itself, as its type and reason.
+    failure: Option<(String, String)>,
 }
 
 impl Exchange {
@@ -264,7 +274,17 @@ impl Exchange {
             status: 0,
             complete: false,
             cut_off: false,
+            client: req.peer_addr().map(|address| address.ip()),
+            opaque_id: req.headers().get("x-opaque-id").cloned(),
+            traceparent: req.headers().get("traceparent").cloned(),
+            failure: None,
         }
+    }
+
+    /// The service's own error instead of the node's answer.
+    fn fail(mut self, status: u16, err: &ApiError) {
+        self.failure = Some((err.type_name().to_owned(), err.reason().to_owned()));
+        self.finish(status);
     }
 
     /// An answer without a body to wait for.
@@ -276,22 +296,45 @@ impl Exchange {
 
 impl Drop for Exchange {
     fn drop(&mut self) {
-        let seconds = self.started.elapsed().as_secs_f64();
+        let took = self.started.elapsed();
+        let seconds = took.as_secs_f64();
         self.metrics
             .observe_passthrough(method_label(&self.method), self.status, seconds);
+        if !log::log_enabled!(target: PASSTHROUGH_LOG, log::Level::Info) {
+            return;
+        }
         let latency_ms = seconds * 1000.0;
         let (method, path, status) = (self.method.as_str(), self.path.as_str(), self.status);
-        let note = if self.complete {
-            ""
+        let (note, unfinished) = if self.complete {
+            ("", None)
         } else if self.cut_off {
-            ", answer cut off by the cluster"
+            (
+                ", answer cut off by the cluster",
+                Some(("answer_cut_off", "the answer was cut off by the cluster")),
+            )
         } else {
-            ", client gone before the end of the answer"
+            (
+                ", client gone before the end of the answer",
+                Some(("client_gone", "the client left before the end of the answer")),
+            )
         };
-        log::info!(
-            target: "connector_sync_proxy::passthrough",
-            method = method, path = path, status = status, latency_ms = latency_ms, complete = self.complete;
-            "{method} {path} {status} {latency_ms:.3}ms{note}"
+        let line = RequestLine {
+            method,
+            path,
+            status,
+            took,
+            client: self.client,
+            opaque_id: self.opaque_id.as_ref().and_then(|value| value.to_str().ok()),
+            traceparent: self.traceparent.as_ref().and_then(|value| value.to_str().ok()),
+            error: self
+                .failure
+                .as_ref()
+                .map(|(kind, reason)| (kind.as_str(), reason.as_str()))
+                .or(unfinished),
+        };
+        line.log(
+            PASSTHROUGH_LOG,
+            format_args!("{method} {path} {status} {latency_ms:.3}ms{note}"),
         );
     }
 }

@@ -20,6 +20,7 @@ mod lifecycle;
 mod observability;
 mod passthrough;
 mod proxy;
+mod scripts;
 mod security;
 mod sync_job;
 mod sync_job_races;

@@ -143,35 +143,89 @@ async fn metrics_count_requests_upstream_calls_and_the_strategy() {
 }
 
 #[tokio::test]
-async fn json_logs_carry_one_object_per_request() {
+async fn json_logs_are_ecs_lines_with_one_per_request() {
     let node = Node::connect(&ELASTICSEARCH).await;
     let mut service = ServiceProcess::start(&["--es-url", &node.url, "--log-format", "json"]);
     let http = reqwest::Client::new();
     let response = http
         .put(format!(
-            "{}/_connector/_sync_job/no-such-job/_cancel",
+            "{}/_connector/_sync_job/no-such-job/_cancel?pretty",
             service.address
         ))
+        .header("x-opaque-id", "opaque-ecs")
+        .header(
+            "traceparent",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        )
+        .header("authorization", "Basic dXNlcjpjcmVkZW50aWFsLXNlY3JldA==")
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), 404);
+    let plain = http
+        .get(format!("{}/-/live", service.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain.status(), 200);
 
     let lines = service.stop_and_collect_log();
-    let request = lines
+    let parsed: Vec<Value> = lines
         .iter()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .find(|line| line["target"] == "connector_sync_proxy::request")
-        .unwrap_or_else(|| panic!("no JSON request line in {lines:?}"));
-    assert_eq!(request["method"], "PUT");
-    assert_eq!(request["path"], "/_connector/_sync_job/no-such-job/_cancel");
-    assert_eq!(request["status"], 404);
-    assert!(request["latency_ms"].is_number());
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect();
+    for line in &parsed {
+        let keys: Vec<&str> = line.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys[..3], ["@timestamp", "log.level", "message"], "{line}");
+        assert_eq!(line["ecs.version"], "1.6.0", "{line}");
+        assert_eq!(line["service.name"], "connector-sync-proxy", "{line}");
+        assert!(line["service.version"].is_string(), "{line}");
+        assert!(line["log.logger"].is_string(), "{line}");
+    }
+    let requests: Vec<&Value> = parsed
+        .iter()
+        .filter(|line| line["log.logger"] == "connector_sync_proxy::request")
+        .collect();
+    assert_eq!(requests.len(), 2, "{lines:?}");
+    let cancel = requests[0];
+    assert_eq!(cancel["log.level"], "INFO");
+    assert_eq!(cancel["http.request.method"], "PUT");
+    assert_eq!(
+        cancel["url.path"], "/_connector/_sync_job/no-such-job/_cancel",
+        "the path without the query"
+    );
+    assert_eq!(cancel["http.response.status_code"], 404);
+    assert!(
+        cancel["event.duration"].as_u64().is_some_and(|nanos| nanos > 0),
+        "{cancel}"
+    );
+    assert_eq!(cancel["client.address"], "127.0.0.1");
+    assert_eq!(cancel["http.request.id"], "opaque-ecs");
+    assert_eq!(cancel["trace.id"], "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert_eq!(cancel["span.id"], "00f067aa0ba902b7");
+    assert_eq!(cancel["error.type"], "resource_not_found_exception");
+    assert!(
+        cancel["error.message"]
+            .as_str()
+            .is_some_and(|message| message.contains("no-such-job")),
+        "{cancel}"
+    );
+    let health = requests[1];
+    assert_eq!(health["http.response.status_code"], 200);
+    for absent in [
+        "http.request.id",
+        "trace.id",
+        "span.id",
+        "error.type",
+        "error.message",
+    ] {
+        assert!(health.get(absent).is_none(), "{absent} in {health}");
+    }
     assert!(
         lines
             .iter()
-            .all(|line| serde_json::from_str::<Value>(line).is_ok()),
-        "a line is not JSON: {lines:?}"
+            .all(|line| !line.contains("secret") && !line.contains("dXNlcjpj")),
+        "a credential was logged: {lines:?}"
     );
 }
 
@@ -208,4 +262,46 @@ fn secrets_stay_out_of_help_and_logs() {
     assert!(startup.contains("http://127.0.0.1:1/"), "{startup}");
     service.kill().unwrap();
     service.wait().unwrap();
+}
+
+#[tokio::test]
+async fn a_pass_through_error_is_logged_with_its_type_and_reason_but_no_credentials() {
+    // Nothing listens on port 1: every passed-through request gets the service's own 503.
+    let mut service = ServiceProcess::start(&[
+        "--es-url",
+        "http://svc:topsecret@127.0.0.1:1",
+        "--log-format",
+        "json",
+    ]);
+    let response = reqwest::Client::new()
+        .get(format!("{}/some-index/_search?q=hidden-query", service.address))
+        .header("authorization", "ApiKey credential-secret")
+        .header("x-opaque-id", "opaque-passthrough")
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(status, 503, "{body}");
+
+    let lines = service.stop_and_collect_log();
+    let line = lines
+        .iter()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        // The pass-through's warnings share its logger; its request line has a method.
+        .find(|line| {
+            line["log.logger"] == "connector_sync_proxy::passthrough" && line["http.request.method"] == "GET"
+        })
+        .unwrap_or_else(|| panic!("no pass-through line in {lines:?}"));
+    assert_eq!(line["http.response.status_code"], 503);
+    assert_eq!(line["url.path"], "/some-index/_search");
+    assert_eq!(line["http.request.id"], "opaque-passthrough");
+    assert_eq!(line["error.type"], body["error"]["type"], "{line}");
+    assert_eq!(line["error.message"], body["error"]["reason"], "{line}");
+    assert!(
+        lines.iter().all(|line| !line.contains("topsecret")
+            && !line.contains("credential-secret")
+            && !line.contains("hidden-query")),
+        "a credential or the query was logged: {lines:?}"
+    );
 }

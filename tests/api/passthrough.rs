@@ -824,18 +824,23 @@ async fn passed_through_requests_are_counted_and_logged_apart_without_bodies_or_
     let passed: Vec<Value> = lines
         .iter()
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|line| line["target"] == "connector_sync_proxy::passthrough")
+        // Its request lines, not its warnings, which share the logger.
+        .filter(|line| {
+            line["log.logger"] == "connector_sync_proxy::passthrough"
+                && line.get("http.request.method").is_some()
+        })
         .collect();
     assert_eq!(passed.len(), 2, "{lines:?}");
-    assert_eq!(passed[0]["method"], "POST");
+    assert_eq!(passed[0]["http.request.method"], "POST");
     assert_eq!(
-        passed[0]["path"],
+        passed[0]["url.path"],
         format!("/{index}/_doc"),
         "the path without the query"
     );
-    assert_eq!(passed[0]["status"], 201);
-    assert!(passed[0]["latency_ms"].is_number());
-    assert_eq!(passed[1]["status"], 404);
+    assert_eq!(passed[0]["http.response.status_code"], 201);
+    assert!(passed[0]["event.duration"].is_u64());
+    assert_eq!(passed[0]["client.address"], "127.0.0.1");
+    assert_eq!(passed[1]["http.response.status_code"], 404);
     assert!(
         lines.iter().all(|line| !line.contains("secret")),
         "a body, query or credential was logged: {lines:?}"
