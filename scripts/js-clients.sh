@@ -10,8 +10,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 cd "$here/.."
-command -v node >/dev/null && command -v npm >/dev/null \
-  || die "node and npm are needed: sudo apt-get install -y --no-install-recommends nodejs npm"
+ensure_prerequisites js
 
 es_url="${CSP_TEST_ES_URL:-http://127.0.0.1:$ES_PORT}"
 node_healthy "$es_url" || die "no Elasticsearch node answers at $es_url (start one with scripts/node.sh start)"

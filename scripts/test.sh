@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Runs every test: fetches and starts the Elasticsearch node (optimistic path), the OpenSearch
 # node with Painless (scripted path), a three-node Elasticsearch cluster (fault tests) and an
-# Elasticsearch node with security and HTTPS (security tests) when they are not running yet, runs `cargo test`, and stops what it started. Extra arguments go to
-# `cargo test`.
+# Elasticsearch node with security and HTTPS (security tests) when they are not running yet, runs
+# `cargo test`, then the official Python, JavaScript and Java clients against the service, and
+# stops what it started. Extra arguments go to `cargo test`.
 #   scripts/test.sh [cargo test arguments]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 cd "$here/.."
-ensure_prerequisites nodes opensearch secure python
+ensure_prerequisites nodes opensearch secure python js java
 
 started=()
 cluster_started=
@@ -38,3 +39,6 @@ CSP_TEST_ES_URL="http://127.0.0.1:$ES_PORT" CSP_TEST_SCRIPT_URL="http://127.0.0.
 
 # The official Python clients, unmodified, against the service.
 "$here/python-clients.sh"
+# The official JavaScript and Java clients, unmodified, against the service.
+CSP_TEST_ES_URL="http://127.0.0.1:$ES_PORT" "$here/js-clients.sh"
+CSP_TEST_ES_URL="http://127.0.0.1:$ES_PORT" "$here/java-clients.sh"
