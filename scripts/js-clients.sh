@@ -17,7 +17,12 @@ node_healthy "$es_url" || die "no Elasticsearch node answers at $es_url (start o
 
 work=$(mktemp -d)
 service_pid=
+suite_pid=
 stop() {
+  if [ -n "$suite_pid" ]; then
+    kill -TERM -- "-$suite_pid" 2>/dev/null || kill "$suite_pid" 2>/dev/null || true
+    wait "$suite_pid" 2>/dev/null || true
+  fi
   if [ -n "$service_pid" ]; then kill "$service_pid" 2>/dev/null || true; wait "$service_pid" 2>/dev/null || true; fi
   rm -rf "$work"
 }
@@ -43,4 +48,8 @@ cp tests/js/package.json tests/js/package-lock.json tests/js/.npmrc tests/js/*.j
 log "installing the pinned JavaScript client with npm ci"
 (cd "$work/js" && npm ci --prefer-offline --no-audit --no-fund --loglevel=error)
 log "javascript client $(cd "$work/js" && node -p 'require("@elastic/elasticsearch/package.json").version') against $service_url"
-(cd "$work/js" && CSP_SERVICE_URL="$service_url" CSP_TEST_ES_URL="$es_url" node --test "$@")
+# In its own process group, in the background and waited for: a signal to this script runs its
+# traps at once, and they end the whole suite (the runner and what it started) before the service.
+(cd "$work/js" && CSP_SERVICE_URL="$service_url" CSP_TEST_ES_URL="$es_url" exec setsid node --test "$@") &
+suite_pid=$!
+wait "$suite_pid"
