@@ -225,7 +225,9 @@ own_for_node_user() {
 
 # Debian packages for what the scripts need, by need: `nodes` (fetch and run Elasticsearch),
 # `opensearch` (a JDK it runs on), `secure` (openssl for test certificates), `python` (virtualenvs
-# for the official Python clients), `compose` (docker-compose to check the compose file).
+# for the official Python clients), `js` (node and npm for the official JavaScript client), `java`
+# (Maven and a JDK 17 or later for the official Java client), `compose` (docker-compose to check
+# the compose file).
 # As root, missing ones are installed with apt-get; otherwise one message names the command.
 ensure_prerequisites() {
   local need missing=()
@@ -247,6 +249,14 @@ ensure_prerequisites() {
       python)
         command -v python3 >/dev/null || missing+=(python3)
         python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
+        ;;
+      js)
+        command -v node >/dev/null || missing+=(nodejs)
+        command -v npm >/dev/null || missing+=(npm)
+        ;;
+      java)
+        command -v mvn >/dev/null || missing+=(maven)
+        find_jdk 17 99 >/dev/null || missing+=(openjdk-17-jdk-headless)
         ;;
       compose) command -v docker-compose >/dev/null || missing+=(docker-compose) ;;
       *) die "unknown prerequisite '$need'" ;;
