@@ -35,9 +35,10 @@ class Node:
             raise
 
 
-@pytest.fixture(scope="module")
-def client():
-    return Elasticsearch(os.environ["CSP_SERVICE_URL"], request_timeout=30)
+@pytest.fixture(scope="module", params=[False, True], ids=["plain", "http_compress"])
+def client(request):
+    """Every test twice: plain bodies, and gzip-compressed ones (`http_compress=True`)."""
+    return Elasticsearch(os.environ["CSP_SERVICE_URL"], request_timeout=30, http_compress=request.param)
 
 
 @pytest.fixture(scope="module")

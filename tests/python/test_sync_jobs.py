@@ -15,9 +15,10 @@ from test_sync_job_cancel import INDEX, Node
 CONNECTORS = ".elastic-connectors"
 
 
-@pytest.fixture(scope="module")
-def service():
-    return Elasticsearch(os.environ["CSP_SERVICE_URL"], request_timeout=30)
+@pytest.fixture(scope="module", params=[False, True], ids=["plain", "http_compress"])
+def service(request):
+    """Every test twice: plain bodies, and gzip-compressed ones (`http_compress=True`)."""
+    return Elasticsearch(os.environ["CSP_SERVICE_URL"], request_timeout=30, http_compress=request.param)
 
 
 @pytest.fixture(scope="module")
