@@ -5,7 +5,6 @@
 # a cold one is filled). Needs mvn and a JDK 17 or later, and the Elasticsearch node at
 # CSP_TEST_ES_URL (default: the node of scripts/node.sh, which must be running).
 #   scripts/java-clients.sh [mvn arguments, e.g. -Dtest=FilterPathTest]
-# CSP_CLIENTS_WIRE_OPTIONS=1 adds the compression and filter_path tests.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"

@@ -4,8 +4,6 @@
 # directory on every run. Needs node (20 or later: its built-in test runner) and npm, and the
 # Elasticsearch node at CSP_TEST_ES_URL (default: the node of scripts/node.sh, which must be running).
 #   scripts/js-clients.sh [node --test arguments]
-# CSP_CLIENTS_WIRE_OPTIONS=1 adds the compression and filter_path tests, CSP_CLIENTS_SECRETS=1 the
-# secrets API tests.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"

@@ -27,5 +27,5 @@ run_child "$here/python-clients.sh"
 # The official JavaScript and Java clients, unmodified, against the service: every connector
 # method with the default options, again with compressed request bodies, with filter_path, and
 # the secrets API.
-run_child env CSP_TEST_ES_URL="http://127.0.0.1:$ES_PORT" CSP_CLIENTS_WIRE_OPTIONS=1 CSP_CLIENTS_SECRETS=1 "$here/js-clients.sh"
-run_child env CSP_TEST_ES_URL="http://127.0.0.1:$ES_PORT" CSP_CLIENTS_WIRE_OPTIONS=1 CSP_CLIENTS_SECRETS=1 "$here/java-clients.sh"
+run_child env CSP_TEST_ES_URL="http://127.0.0.1:$ES_PORT" "$here/js-clients.sh"
+run_child env CSP_TEST_ES_URL="http://127.0.0.1:$ES_PORT" "$here/java-clients.sh"

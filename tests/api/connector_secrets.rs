@@ -89,7 +89,7 @@ async fn the_secrets_index_is_laid_out_as_elasticsearch_lays_out_connector_secre
             .node
             .call(Method::GET, &format!("/{ALIAS}?expand_wildcards=all"), None)
             .await;
-        let concrete = &index[format!("{ALIAS}-v1")];
+        let concrete = &index[format!("{ALIAS}-1")];
         assert_eq!(
             concrete["aliases"],
             json!({ ALIAS: {} }),

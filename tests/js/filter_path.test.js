@@ -2,13 +2,13 @@
 // `filter_path`, the common parameter of every API, on the service's own answers, as
 // Elasticsearch applies it: dotted paths, `*` and `**` wildcards, exclusions with a leading `-`,
 // several paths comma-separated; an answer filtered to nothing is `{}`; error answers are not
-// filtered. Run only with CSP_CLIENTS_WIRE_OPTIONS=1 until the service has it.
+// filtered.
 
 const assert = require('node:assert/strict')
 const { describe, it, before, after } = require('node:test')
-const { WIRE_OPTIONS, client, responseError, unique } = require('./helpers')
+const { client, responseError, unique } = require('./helpers')
 
-describe('filter_path on connector answers', { skip: !WIRE_OPTIONS && 'set CSP_CLIENTS_WIRE_OPTIONS=1' }, () => {
+describe('filter_path on connector answers', () => {
   const es = client()
   const connectorId = unique('filter')
   const indexName = unique('search')

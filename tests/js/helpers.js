@@ -13,11 +13,6 @@ if (!SERVICE_URL) throw new Error('CSP_SERVICE_URL is not set: run scripts/js-cl
 const CONNECTORS = '.elastic-connectors'
 const JOBS = '.elastic-connectors-sync-jobs'
 
-// Compressed request bodies and `filter_path` (CSP_CLIENTS_WIRE_OPTIONS=1) and the secrets API
-// (CSP_CLIENTS_SECRETS=1) are tested only when switched on, until the service has them.
-const WIRE_OPTIONS = process.env.CSP_CLIENTS_WIRE_OPTIONS === '1'
-const SECRETS = process.env.CSP_CLIENTS_SECRETS === '1'
-
 function client (options = {}) {
   return new Client({ node: SERVICE_URL, requestTimeout: 30000, maxRetries: 0, ...options })
 }
@@ -56,4 +51,4 @@ async function responseError (action) {
   throw new Error('expected a ResponseError, the call succeeded')
 }
 
-module.exports = { CONNECTORS, JOBS, SECRETS, WIRE_OPTIONS, call, client, responseError, stored, unique }
+module.exports = { CONNECTORS, JOBS, call, client, responseError, stored, unique }

@@ -1,14 +1,13 @@
 'use strict'
 // The connector secrets API (`client.connector.secret*`) with Elasticsearch's answers: POST
 // stores a value under a generated id, PUT under a given one (201 created, then 200 updated),
-// GET reads it back, DELETE removes it, and a missing secret is a 404. Run only with
-// CSP_CLIENTS_SECRETS=1 until the service has it.
+// GET reads it back, DELETE removes it, and a missing secret is a 404.
 
 const assert = require('node:assert/strict')
 const { describe, it } = require('node:test')
-const { SECRETS, client, responseError, unique } = require('./helpers')
+const { client, responseError, unique } = require('./helpers')
 
-describe('connector secrets', { skip: !SECRETS && 'set CSP_CLIENTS_SECRETS=1' }, () => {
+describe('connector secrets', () => {
   const es = client()
 
   it('posts, gets and deletes a secret', async () => {

@@ -36,7 +36,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.condition.EnabledIfEnvironmentVariable;
 
 /**
  * {@code filter_path}, a common parameter of every API that the Java client sends as a
@@ -54,9 +53,7 @@ import org.junit.jupiter.api.condition.EnabledIfEnvironmentVariable;
  * a type cannot hold (an answer filtered to nothing, a list's {@code results.id}, an exclusion
  * of a required map) read the same call's answer as JSON through the client's own transport,
  * with the same {@code filter_path} option, and compare it with the JSON Elasticsearch answers.
- * Run only with CSP_CLIENTS_WIRE_OPTIONS=1 until the service applies filter_path.
  */
-@EnabledIfEnvironmentVariable(named = "CSP_CLIENTS_WIRE_OPTIONS", matches = "1")
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class FilterPathTest {
     /** The paths a typed read of a connector must keep for the client to build a Connector. */
