@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::helpers::{connector, job, spawn_app_with, unique_id, Backend, Node, TestApp, BOTH};
+use crate::helpers::{
+    connector, job, spawn_app_with, unique_id, Backend, Node, ServiceProcess, TestApp, BOTH,
+};
 
 /// The aliases of one test, and the names of the templates the service makes for them.
 struct Names {
@@ -533,4 +535,61 @@ async fn a_bare_index_is_explained_and_repaired_without_losing_a_document() {
         assert!(log.contains("nothing to repair"), "{log}");
         names.clean_up(&node).await;
     }
+}
+
+#[tokio::test]
+async fn without_credentials_of_its_own_the_service_says_what_it_could_not_install_and_serves() {
+    crate::security::secure_node().await;
+    let ca = crate::security::ca_path();
+    let url = crate::security::secure_url();
+    let mut service = ServiceProcess::start(&[
+        "--config-file",
+        "/dev/null",
+        "--es-url",
+        &url,
+        "--es-ca-cert",
+        ca.to_str().unwrap(),
+    ]);
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    let setup = loop {
+        let answer: Value = http
+            .get(format!("{}/-/ready", service.address))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            answer["status"], "ready",
+            "a secured cluster answering 401 is up: {answer}"
+        );
+        if answer["setup"].get("pending").is_none() {
+            break answer["setup"].clone();
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "{answer}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let said = setup["templates"]["elastic-connectors"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        said.starts_with("could not be installed: the cluster answered 401 [security_exception]")
+            && said.contains("configure es_username or es_api_key with the cluster privileges manage_index_templates and manage_pipeline"),
+        "{setup}"
+    );
+    // It still serves: the caller's own credentials decide, as before.
+    let answer = http
+        .get(format!("{}/_connector/no-such-connector", service.address))
+        .basic_auth(crate::security::ELASTIC.0, Some(crate::security::ELASTIC.1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 404);
+    let log = service.stop_and_collect_log().join("\n");
+    assert!(
+        log.contains("index template [elastic-connectors]: could not be installed: the cluster answered 401"),
+        "{log}"
+    );
 }
