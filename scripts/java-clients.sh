@@ -19,40 +19,15 @@ es_url="${CSP_TEST_ES_URL:-http://127.0.0.1:$ES_PORT}"
 node_healthy "$es_url" || die "no Elasticsearch node answers at $es_url (start one with scripts/node.sh start)"
 
 work=$(mktemp -d)
-service_pid=
-suite_pid=
-stop() {
-  if [ -n "$suite_pid" ]; then
-    kill -TERM -- "-$suite_pid" 2>/dev/null || kill "$suite_pid" 2>/dev/null || true
-    wait "$suite_pid" 2>/dev/null || true
-  fi
-  if [ -n "$service_pid" ]; then kill "$service_pid" 2>/dev/null || true; wait "$service_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap stop EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
-
-cargo build --quiet --bin connector-sync-proxy
-./target/debug/connector-sync-proxy --listen 127.0.0.1:0 --es-url "$es_url" 2>"$work/service.log" &
-service_pid=$!
-for _ in $(seq 1 100); do
-  service_url=$(sed -n 's/.*listening on \(http:\/\/[^,]*\),.*/\1/p' "$work/service.log" | head -n 1)
-  [ -n "$service_url" ] && break
-  kill -0 "$service_pid" 2>/dev/null || break
-  sleep 0.1
-done
-[ -n "${service_url:-}" ] || { cat "$work/service.log" >&2; die "the service did not start"; }
+on_exit 'rm -rf "$work"'
+start_service_for_clients "$es_url" "$work/service.log"
 
 # A copy of the project, so that the build output stays out of the tree.
 cp -r tests/java "$work/java"
 log "java client $(sed -n 's:.*<elasticsearch-java.version>\(.*\)</elasticsearch-java.version>.*:\1:p' tests/java/pom.xml) against $service_url"
-# In its own process group, in the background and waited for: a signal to this script runs its
-# traps at once, and they end the whole suite (the runner and what it started) before the service.
-(cd "$work/java" && CSP_SERVICE_URL="$service_url" CSP_TEST_ES_URL="$es_url" exec setsid mvn -q -B -Dstyle.color=never test "$@") &
-suite_pid=$!
-wait "$suite_pid"
+# In a session of its own (run_child): a signal to this script ends the whole suite, the runner
+# and what it started, before the service.
+run_child env -C "$work/java" CSP_SERVICE_URL="$service_url" CSP_TEST_ES_URL="$es_url" mvn -q -B -Dstyle.color=never test "$@"
 # mvn -q says nothing when every test passes: count them from the reports.
 cat "$work"/java/target/surefire-reports/TEST-*.xml 2>/dev/null | sed -n 's/.*<testsuite [^>]*name="\([^"]*\)"[^>]*tests="\([0-9]*\)"[^>]*skipped="\([0-9]*\)".*/\1 \2 \3/p' \
   | awk '{ run += $2; skipped += $3; printf "  %s: %d tests, %d skipped\n", $1, $2, $3 } END { printf "java client: %d tests, %d skipped, all passed\n", run, skipped }' >&2

@@ -82,6 +82,26 @@ stop_child() {
   wait "$1" 2>/dev/null || true
 }
 
+# Builds the service and starts it in front of the node at $1 on a free port, for a client suite;
+# sets `service_url`. It is stopped (SIGTERM, drained) when the calling script ends, however it
+# ends. Its log goes to file $2.
+start_service_for_clients() {
+  local es_url=$1 log_file=$2 pid
+  run_child cargo build --quiet --bin connector-sync-proxy
+  ./target/debug/connector-sync-proxy --listen 127.0.0.1:0 --es-url "$es_url" 2>"$log_file" &
+  pid=$!
+  on_exit "stop_child $pid"
+  service_url=
+  for _ in $(seq 1 100); do
+    service_url=$(sed -n 's/.*listening on \(http:\/\/[^,]*\),.*/\1/p' "$log_file" | head -n 1)
+    [ -n "$service_url" ] && return 0
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  cat "$log_file" >&2
+  die "the service did not start in 10 s: its log is above; fix what it names and run this again"
+}
+
 # Starts what `scripts/$1 start [$2]` starts unless it runs already (`status`); when this script
 # started it, it is stopped when this script ends.
 start_for_this_run() {

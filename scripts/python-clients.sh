@@ -14,17 +14,9 @@ versions=("$@")
 es_url="http://127.0.0.1:$ES_PORT"
 start_for_this_run node.sh elasticsearch
 
-run_child cargo build --quiet --bin connector-sync-proxy
 log_file=$(mktemp)
 on_exit 'rm -f "$log_file"'
-./target/debug/connector-sync-proxy --listen 127.0.0.1:0 --es-url "$es_url" 2>"$log_file" &
-on_exit "stop_child $!"
-for _ in $(seq 1 100); do
-  service_url=$(sed -n 's/.*listening on \(http:\/\/[^,]*\),.*/\1/p' "$log_file" | head -n 1)
-  [ -n "$service_url" ] && break
-  sleep 0.1
-done
-[ -n "${service_url:-}" ] || { cat "$log_file" >&2; die "the service did not start in 10 s: its log is above; fix what it names and run this again"; }
+start_service_for_clients "$es_url" "$log_file"
 
 for version in "${versions[@]}"; do
   venv="$CSP_CACHE/python-elasticsearch-$version"
