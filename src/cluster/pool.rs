@@ -139,3 +139,101 @@ pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+
+    use actix_web::ResponseError;
+
+    use super::*;
+
+    fn pool(names: &[&str]) -> Pool<()> {
+        Pool {
+            nodes: names
+                .iter()
+                .map(|name| Node {
+                    client: (),
+                    shown: (*name).to_owned(),
+                })
+                .collect(),
+            next: AtomicUsize::new(0),
+        }
+    }
+
+    /// Runs one request whose attempts come to `outcomes` in turn; returns the nodes tried.
+    async fn run(pool: &Pool<()>, outcomes: Vec<Attempt<u16>>) -> (Vec<String>, Result<u16, ApiError>) {
+        let tried = RefCell::new(Vec::new());
+        let outcomes = RefCell::new(outcomes.into_iter());
+        let result = pool
+            .each_node(|node| {
+                tried.borrow_mut().push(node.shown.clone());
+                let outcome = outcomes.borrow_mut().next().expect("an attempt too many");
+                async move { outcome }
+            })
+            .await;
+        (tried.into_inner(), result)
+    }
+
+    fn verdict(result: Result<u16, ApiError>) -> (u16, String) {
+        let err = result.expect_err("no node answered");
+        let body = err.body();
+        (
+            err.status_code().as_u16(),
+            body["error"]["reason"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    #[tokio::test]
+    async fn unreachable_nodes_are_each_tried_once_then_503_naming_them() {
+        let pool = pool(&["a", "b", "c"]);
+        let (tried, result) = run(
+            &pool,
+            vec![Attempt::Unreached, Attempt::Unreached, Attempt::Unreached],
+        )
+        .await;
+        assert_eq!(tried, ["a", "b", "c"]);
+        assert_eq!(
+            verdict(result),
+            (
+                503,
+                "the Elasticsearch cluster is unavailable: no node could be reached [a, b, c]".to_owned()
+            )
+        );
+        // The next request starts with the next node.
+        let (tried, result) = run(&pool, vec![Attempt::Unreached, Attempt::Answered(200)]).await;
+        assert_eq!(
+            (tried, result.unwrap()),
+            (vec!["b".to_owned(), "c".to_owned()], 200)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_lost_answer_makes_the_verdict_502_and_the_only_node_is_asked_twice() {
+        let pool = pool(&["only"]);
+        let (tried, result) = run(&pool, vec![Attempt::Lost, Attempt::Unreached]).await;
+        assert_eq!(tried, ["only", "only"]);
+        assert_eq!(
+            verdict(result),
+            (
+                502,
+                "the Elasticsearch cluster's answers were lost [only]".to_owned()
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn a_stop_ends_the_request_at_once() {
+        let pool = pool(&["a", "b"]);
+        let stop = Attempt::Stop(pool.nodes[0].timed_out());
+        let (tried, result) = run(&pool, vec![stop]).await;
+        assert_eq!(tried, ["a"]);
+        assert_eq!(
+            verdict(result),
+            (
+                504,
+                "the Elasticsearch cluster did not answer in time (a)".to_owned()
+            )
+        );
+    }
+}
