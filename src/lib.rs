@@ -1,4 +1,4 @@
-pub mod cluster;
+mod cluster;
 pub mod config;
 pub mod connector;
 pub mod connector_secrets;
@@ -8,7 +8,7 @@ pub mod ids;
 pub mod json;
 pub mod logging;
 pub mod metrics;
-pub mod passthrough;
+mod passthrough;
 pub mod request;
 pub mod routes;
 pub mod startup;

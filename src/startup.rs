@@ -79,7 +79,8 @@ impl Application {
             setup,
             max_body_size: settings.max_body_size,
         });
-        let passthrough = Passthrough::connect(&settings, metrics.clone())?.map(web::Data::new);
+        let passthrough = Passthrough::connect(&settings, state.store.cluster().trust(), metrics.clone())?
+            .map(web::Data::new);
         match &settings.passthrough {
             Some(on) => log::info!(
                 "pass-through on: requests the service does not serve go to the cluster, timeout {}",

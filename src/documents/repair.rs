@@ -23,7 +23,7 @@ use serde_json::{json, Value};
 
 use super::encode;
 use super::layouts::{self, Layout};
-use crate::cluster::{Cluster, Forwarded, Reply};
+use crate::cluster::{Cluster, ClusterAnswer as Reply, Forwarded};
 
 const PAGE: usize = 1000;
 

@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{doc_path, unexpected, Found, Source, Store};
-use crate::cluster::{Forwarded, Reply};
+use crate::cluster::{ClusterAnswer as Reply, Forwarded};
 use crate::config::UpdateStrategy;
 use crate::error::{ApiError, ErrorType};
 

@@ -12,11 +12,11 @@ use actix_web::{web, HttpResponse, ResponseError};
 use std::time::Instant;
 
 use super::filter_path::FilterPath;
-use super::passthrough::{self, PassedThrough};
-use super::route_name;
+use super::{passes_through, route_name};
 use crate::error::{ApiError, ErrorType};
 use crate::logging::RequestLine;
 use crate::metrics::Metrics;
+use crate::passthrough::{self, PassedThrough};
 
 pub const PRODUCT_HEADER: &str = "x-elastic-product";
 const OPAQUE_ID: &str = "x-opaque-id";
@@ -70,7 +70,7 @@ pub async fn conventions(
     let client = req.peer_addr().map(|address| address.ip());
     let checked = check_limits(&req).and_then(|()| match negotiate(req.headers()) {
         // The cluster judges a passed-through request's Accept itself.
-        Err(_) if passthrough::takes(&req) => Ok(MediaType::Json),
+        Err(_) if passes_through(&req) => Ok(MediaType::Json),
         negotiated => negotiated,
     });
     let (media_type, res, refused) = match checked {

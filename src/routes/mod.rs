@@ -8,17 +8,17 @@ pub mod conventions;
 mod encoding;
 mod filter_path;
 pub mod health;
-pub mod passthrough;
 pub mod sync_job;
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::OnceLock;
 
+use actix_web::dev::ServiceRequest;
 use actix_web::http::header::{HeaderValue, ALLOW, CONTENT_LENGTH};
 use actix_web::http::{Method, StatusCode};
 use actix_web::web::{self, Bytes};
-use actix_web::{HttpMessage, HttpRequest, HttpResponse};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use serde_json::Value;
 
 use crate::cluster::Forwarded;
@@ -27,6 +27,7 @@ use crate::connector_secrets::ConnectorSecrets;
 use crate::documents::templates::Installer;
 use crate::documents::Store;
 use crate::error::{ApiError, ErrorType};
+use crate::passthrough::{self, Passthrough};
 use crate::request::{refuse_body, require_body, BodyParser, Fields, Params};
 use crate::sync_job::SyncJobs;
 
@@ -224,9 +225,15 @@ fn find<'a>(method: &Method, path: &'a str) -> Matched<'a> {
 
 /// Whether the service answers this path itself (with any method): an API of the table or a
 /// health path. Everything else passes through when pass-through is on.
-pub fn serves(path: &str) -> bool {
+fn serves(path: &str) -> bool {
     let parts: Vec<&str> = path.split('/').skip(1).collect();
     path.starts_with("/-/") || routes().iter().any(|route| route.fits(&parts))
+}
+
+/// Whether the request goes to the pass-through: it is on, and the service does not serve the
+/// path itself.
+pub(crate) fn passes_through(req: &ServiceRequest) -> bool {
+    req.app_data::<web::Data<Passthrough>>().is_some() && !serves(req.path())
 }
 
 /// Every request that is not a health path: an API of the table, a known path with the wrong
@@ -239,7 +246,12 @@ async fn dispatch(
     let (api, ids) = match find(req.method(), req.uri().path()) {
         Matched::Api(api, ids) => (api, decode_ids(&ids)),
         Matched::WrongMethod(allowed) => return method_not_allowed(&req, &allowed),
-        Matched::Nothing => return Ok(passthrough::forward(req, payload).await),
+        Matched::Nothing => {
+            return Ok(match req.app_data::<web::Data<Passthrough>>().cloned() {
+                Some(passthrough) => passthrough::forward(&passthrough, req, payload).await,
+                None => no_handler(&req).unwrap_or_else(|err| err.error_response()),
+            })
+        }
     };
     let body = read_body(&req, payload, state.max_body_size).await?;
     serve(api, &req, ids, body, &state).await

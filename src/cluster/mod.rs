@@ -1,15 +1,21 @@
-//! The Elasticsearch cluster behind the service: one official client per configured node,
-//! requests spread round-robin, and a request that could not reach a node sent to the next one.
+//! The Elasticsearch cluster behind the service: the configured nodes (`pool`), the
+//! certificates they are trusted by (`tls`), and the service's own requests through the
+//! official client, one per node, spread round-robin, and a request that could not reach a node
+//! sent to the next one.
+
+mod pool;
+mod tls;
+
+pub(crate) use pool::{error_chain, Attempt, Node, Pool};
+pub(crate) use tls::Trust;
 
 use std::future::Future;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
 use actix_web::web::Bytes;
 use anyhow::Context;
 use elasticsearch::auth::Credentials;
-use elasticsearch::cert::{Certificate, CertificateValidation};
 use elasticsearch::http::headers::{HeaderMap, HeaderName, HeaderValue, ACCEPT_ENCODING};
 use elasticsearch::http::response::Response;
 use elasticsearch::http::transport::{SingleNodeConnectionPool, TransportBuilder};
@@ -18,39 +24,15 @@ use elasticsearch::Elasticsearch;
 use secrecy::ExposeSecret;
 use serde_json::Value;
 
-use crate::config::{ServiceCredentials, Settings, TlsVerification};
+use crate::config::{ServiceCredentials, Settings};
 use crate::error::{ApiError, ErrorType};
 use crate::metrics::Metrics;
 
 pub struct Cluster {
-    nodes: Vec<Node>,
-    next: AtomicUsize,
+    pool: Pool<Elasticsearch>,
+    /// The nodes' certificates as trusted, for the pass-through's clients.
+    trust: Trust,
     metrics: Arc<Metrics>,
-}
-
-struct Node {
-    client: Elasticsearch,
-    /// The URL without credentials, for logs and error messages.
-    shown: String,
-}
-
-/// The client's certificate check (its type cannot be cloned, so each node gets its own).
-fn certificate_validation(
-    tls: &TlsVerification,
-    extra_ca: Option<&[u8]>,
-) -> anyhow::Result<CertificateValidation> {
-    let Some(pem) = extra_ca else {
-        return Ok(match tls {
-            TlsVerification::Skip => CertificateValidation::None,
-            TlsVerification::Verify { .. } => CertificateValidation::Default,
-        });
-    };
-    let chain = Certificate::from_pem(pem).context("the CA file holds a certificate that cannot be read")?;
-    anyhow::ensure!(
-        chain.clone().into_iter().next().is_some(),
-        "the CA file holds no PEM certificate"
-    );
-    Ok(CertificateValidation::Full(chain))
 }
 
 /// Headers of the client's request that go on to the cluster: its credentials, so that the
@@ -59,7 +41,7 @@ fn certificate_validation(
 #[derive(Debug, Clone, Default)]
 pub struct Forwarded(HeaderMap);
 
-pub const FORWARDED_HEADERS: [&str; 4] = ["authorization", "x-opaque-id", "traceparent", "tracestate"];
+const FORWARDED_HEADERS: [&str; 4] = ["authorization", "x-opaque-id", "traceparent", "tracestate"];
 
 impl Forwarded {
     pub fn from_request(headers: &actix_web::http::header::HeaderMap) -> Self {
@@ -77,27 +59,15 @@ impl Forwarded {
         Self(forwarded)
     }
 
-    pub fn headers(&self) -> &HeaderMap {
+    fn headers(&self) -> &HeaderMap {
         &self.0
     }
 }
 
-/// Adds the forwarded headers to a request builder of the client (each API has its own type).
-#[macro_export]
-macro_rules! forward_headers {
-    ($request:expr, $forwarded:expr) => {{
-        let mut request = $request;
-        for (name, value) in $forwarded.headers() {
-            request = request.header(name.clone(), value.clone());
-        }
-        request
-    }};
-}
-
-/// What a node answered: its status, its JSON body (as sent; parsed by whoever needs it, into
+/// What a node of the cluster answered: its status, its JSON body (as sent; parsed by whoever needs it, into
 /// the type it needs) and the headers a client may need.
 #[derive(Debug)]
-pub struct Reply {
+pub struct ClusterAnswer {
     pub status: u16,
     pub bytes: Bytes,
     pub retry_after: Option<String>,
@@ -107,19 +77,7 @@ pub struct Reply {
 
 impl Cluster {
     pub fn connect(settings: &Settings, metrics: Arc<Metrics>) -> anyhow::Result<Self> {
-        let extra_ca = match &settings.tls {
-            TlsVerification::Skip => {
-                log::warn!(
-                    "not verifying the certificates of the nodes (es_insecure_skip_verify): development only"
-                );
-                None
-            }
-            TlsVerification::Verify { extra_ca: Some(path) } => Some(
-                std::fs::read(path)
-                    .with_context(|| format!("cannot read the CA certificates in {}", path.display()))?,
-            ),
-            TlsVerification::Verify { extra_ca: None } => None,
-        };
+        let trust = Trust::load(&settings.tls)?;
         let credentials = settings
             .credentials
             .as_ref()
@@ -129,37 +87,31 @@ impl Cluster {
                 }
                 ServiceCredentials::ApiKey(key) => Credentials::EncodedApiKey(key.expose_secret().to_owned()),
             });
-        let nodes = settings
-            .es_urls
-            .iter()
-            .zip(settings.redacted_es_urls())
-            .map(|(url, shown)| {
-                let mut builder = TransportBuilder::new(SingleNodeConnectionPool::new(url.clone()))
-                    // The client asks for gzip by default; the answers read here are a few hundred
-                    // bytes, and compressing and inflating each one cost both sides more CPU than
-                    // the bytes saved (docs/benchmarks.md).
-                    .header(ACCEPT_ENCODING, HeaderValue::from_static("identity"))
-                    .timeout(settings.upstream_timeout)
-                    .cert_validation(certificate_validation(&settings.tls, extra_ca.as_deref())?)
-                    .disable_proxy();
-                if let Some(credentials) = &credentials {
-                    builder = builder.auth(credentials.clone());
-                }
-                let transport = builder
-                    .build()
-                    .with_context(|| format!("cannot build a client for {shown}"))?;
-                Ok(Node {
-                    client: Elasticsearch::new(transport),
-                    shown,
-                })
+        let pool = Pool::connect(settings, |url, shown| {
+            let mut builder = TransportBuilder::new(SingleNodeConnectionPool::new(url.clone()))
+                // The client asks for gzip by default; the answers read here are a few hundred
+                // bytes, and compressing and inflating each one cost both sides more CPU than
+                // the bytes saved (docs/benchmarks.md).
+                .header(ACCEPT_ENCODING, HeaderValue::from_static("identity"))
+                .timeout(settings.upstream_timeout)
+                .cert_validation(trust.certificate_validation()?)
+                .disable_proxy();
+            if let Some(credentials) = &credentials {
+                builder = builder.auth(credentials.clone());
+            }
+            let transport = builder
+                .build()
+                .with_context(|| format!("cannot build a client for {shown}"))?;
+            Ok(pool::Node {
+                client: Elasticsearch::new(transport),
+                shown,
             })
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        anyhow::ensure!(!nodes.is_empty(), "at least one Elasticsearch URL is needed");
-        Ok(Self {
-            nodes,
-            next: AtomicUsize::new(0),
-            metrics,
-        })
+        })?;
+        Ok(Self { pool, trust, metrics })
+    }
+
+    pub(crate) fn trust(&self) -> &Trust {
+        &self.trust
     }
 
     pub fn metrics(&self) -> &Metrics {
@@ -169,7 +121,7 @@ impl Cluster {
     /// Whether the cluster answers at all: any answer below 500 to a health request counts
     /// (a secured cluster answering 401 to the service is up).
     pub async fn ping(&self) -> Result<(), ApiError> {
-        let reply = self
+        let answer = self
             .send("health", |client| async move {
                 client
                     .cluster()
@@ -178,19 +130,15 @@ impl Cluster {
                     .await
             })
             .await?;
-        if reply.status >= 500 {
-            return Err(reply.into_error());
+        if answer.status >= 500 {
+            return Err(answer.into_error());
         }
         Ok(())
     }
 
     /// The configured node URLs, without credentials.
     pub fn describe(&self) -> String {
-        self.nodes
-            .iter()
-            .map(|node| node.shown.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
+        self.pool.describe()
     }
 
     /// One request to the cluster through the client's generic call: method, path (already
@@ -203,7 +151,7 @@ impl Cluster {
         path: &str,
         query: &[(&str, &str)],
         body: Option<&Bytes>,
-    ) -> Result<Reply, ApiError> {
+    ) -> Result<ClusterAnswer, ApiError> {
         self.send(operation, |client| {
             let headers = forwarded.headers().clone();
             let body = body.cloned();
@@ -217,89 +165,62 @@ impl Cluster {
     /// answer was lost (connection cut), it is sent again to the next node, or once more to the
     /// only one: every request this service sends can be repeated safely (see `sync_job`).
     /// A timeout is answered at once: the time allowed is spent.
-    pub async fn send<F, Fut>(&self, operation: &'static str, send: F) -> Result<Reply, ApiError>
+    async fn send<F, Fut>(&self, operation: &'static str, send: F) -> Result<ClusterAnswer, ApiError>
     where
         F: Fn(Elasticsearch) -> Fut,
         Fut: Future<Output = Result<Response, elasticsearch::Error>>,
     {
-        let first = self.next.fetch_add(1, Ordering::Relaxed);
-        let attempts = self.nodes.len().max(2);
-        let mut failures = Vec::new();
-        let mut any_reached = false;
-        for attempt in 0..attempts {
-            let node = &self.nodes[(first + attempt) % self.nodes.len()];
-            let started = Instant::now();
-            let outcome = match send(node.client.clone()).await {
-                Ok(response) => read_reply(response).await,
-                Err(err) => Err(Failure::from_client(err)),
-            };
-            self.metrics
-                .observe_upstream(operation, started.elapsed().as_secs_f64());
-            let failure = match outcome {
-                Ok(reply) => {
-                    if reply.status >= 500 {
-                        self.metrics.upstream_error("server_error");
+        self.pool
+            .each_node(|node| {
+                let started = Instant::now();
+                let sent = send(node.client.clone());
+                async move {
+                    let outcome = match sent.await {
+                        Ok(response) => read_answer(response).await,
+                        Err(err) => Err(Failure::from_client(err)),
+                    };
+                    self.metrics
+                        .observe_upstream(operation, started.elapsed().as_secs_f64());
+                    let failure = match outcome {
+                        Ok(answer) => {
+                            if answer.status >= 500 {
+                                self.metrics.upstream_error("server_error");
+                            }
+                            return Attempt::Answered(answer);
+                        }
+                        Err(failure) => failure,
+                    };
+                    self.metrics.upstream_error(failure.kind());
+                    match failure {
+                        Failure::Timeout(err) => {
+                            log::warn!("request to {} timed out: {err}", node.shown);
+                            Attempt::Stop(node.timed_out())
+                        }
+                        Failure::Connect(err) => {
+                            log::warn!("cannot connect to {}: {err}", node.shown);
+                            Attempt::Unreached
+                        }
+                        Failure::AnswerLost(err) => {
+                            log::warn!("the answer of {} was lost, trying again: {err}", node.shown);
+                            Attempt::Lost
+                        }
+                        Failure::NotJson { status, text } => {
+                            log::error!(
+                                "{} answered {status} with a body that is not JSON: {text:.512}",
+                                node.shown
+                            );
+                            Attempt::Stop(ApiError::new(
+                                ErrorType::UpstreamError,
+                                format!(
+                                    "the Elasticsearch cluster answered {status} with a body that is not JSON ({})",
+                                    node.shown
+                                ),
+                            ))
+                        }
                     }
-                    return Ok(reply);
                 }
-                Err(failure) => failure,
-            };
-            self.metrics.upstream_error(failure.kind());
-            match failure {
-                Failure::Timeout(err) => {
-                    log::warn!("request to {} timed out: {err}", node.shown);
-                    return Err(ApiError::new(
-                        ErrorType::UpstreamTimeout,
-                        format!(
-                            "the Elasticsearch cluster did not answer in time ({})",
-                            node.shown
-                        ),
-                    ));
-                }
-                Failure::Connect(err) => log::warn!("cannot connect to {}: {err}", node.shown),
-                Failure::AnswerLost(err) => {
-                    any_reached = true;
-                    log::warn!("the answer of {} was lost, trying again: {err}", node.shown);
-                }
-                Failure::NotJson { status, text } => {
-                    log::error!(
-                        "{} answered {status} with a body that is not JSON: {text:.512}",
-                        node.shown
-                    );
-                    return Err(ApiError::new(
-                        ErrorType::UpstreamError,
-                        format!(
-                            "the Elasticsearch cluster answered {status} with a body that is not JSON ({})",
-                            node.shown
-                        ),
-                    ));
-                }
-            }
-            failures.push(node.shown.as_str());
-        }
-        Err(no_node_answered(failures, any_reached))
-    }
-}
-
-/// The error once every node was tried and none gave an answer: lost answers when a request
-/// reached some node, the cluster unavailable when none could be reached. `failures` names the
-/// nodes in the order they were tried.
-pub(crate) fn no_node_answered<S: AsRef<str> + PartialEq>(
-    mut failures: Vec<S>,
-    any_reached: bool,
-) -> ApiError {
-    failures.dedup();
-    let nodes = failures.iter().map(AsRef::as_ref).collect::<Vec<_>>().join(", ");
-    if any_reached {
-        ApiError::new(
-            ErrorType::UpstreamError,
-            format!("the Elasticsearch cluster's answers were lost [{nodes}]"),
-        )
-    } else {
-        ApiError::new(
-            ErrorType::UpstreamUnavailable,
-            format!("the Elasticsearch cluster is unavailable: no node could be reached [{nodes}]"),
-        )
+            })
+            .await
     }
 }
 
@@ -338,7 +259,7 @@ impl Failure {
     }
 }
 
-async fn read_reply(response: Response) -> Result<Reply, Failure> {
+async fn read_answer(response: Response) -> Result<ClusterAnswer, Failure> {
     let status = response.status_code().as_u16();
     let header = |name: &str| {
         response
@@ -364,7 +285,7 @@ async fn read_reply(response: Response) -> Result<Reply, Failure> {
             text: String::from_utf8_lossy(&bytes).into_owned(),
         });
     }
-    Ok(Reply {
+    Ok(ClusterAnswer {
         status,
         bytes,
         retry_after,
@@ -383,19 +304,7 @@ fn is_connect_error(err: &elasticsearch::Error) -> bool {
     false
 }
 
-/// The error and its causes on one line, for the log.
-pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
-impl Reply {
+impl ClusterAnswer {
     /// The answer as JSON (`Value::Null` when it is not).
     pub fn body(&self) -> Value {
         serde_json::from_slice(&self.bytes).unwrap_or(Value::Null)
@@ -406,7 +315,7 @@ impl Reply {
         serde_json::from_slice(&self.bytes).ok()
     }
 
-    /// The answer to give for a cluster reply the operation has no use for. The cluster's own
+    /// The answer to give for a cluster answer the operation has no use for. The cluster's own
     /// client errors (401, 403, 429 and other 4xx) pass through with their body, so clients see
     /// what they would see from Elasticsearch; its server errors become 502 and are logged.
     pub fn into_error(self) -> ApiError {

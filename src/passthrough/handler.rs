@@ -1,7 +1,6 @@
-//! Pass-through, the client side: the route table's default service. A request that no route of
-//! the service takes goes to the cluster (`crate::passthrough`) as it came, and the node's answer
-//! goes back as the node sent it: status, headers (less the hop-by-hop ones) and body, streamed
-//! both ways. With pass-through off, such requests get the service's 404.
+//! Pass-through, the client side: a request that no route of the service takes goes to the
+//! cluster (`upstream`) as it came, and the node's answer goes back as the node sent it: status,
+//! headers (less the hop-by-hop ones) and body, streamed both ways.
 //!
 //! The answers are marked (`PassedThrough`) so that the conventions middleware leaves them as
 //! they are; this module counts and logs them itself, once their body is over.
@@ -14,30 +13,67 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use actix_web::body::{BodySize, MessageBody};
-use actix_web::dev::ServiceRequest;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use futures_core::Stream;
-use tokio::sync::mpsc;
 
+use super::upload::Upload;
+use super::upstream::{check_target, Outgoing, Passthrough};
 use crate::error::{ApiError, ErrorType};
 use crate::logging::RequestLine;
 use crate::metrics::Metrics;
-use crate::passthrough::{
-    check_target, connection_listed, is_hop_by_hop, method_label, Outgoing, Passthrough, Upload,
-};
 
-/// Chunks of a request body on their way to the node at any time (actix reads at most 32 KiB
-/// ahead of them): the memory one upload holds, whatever its size.
-const UPLOAD_CHUNKS: usize = 4;
 /// The log target of passed-through requests (`log.logger` in JSON lines).
 const PASSTHROUGH_LOG: &str = "connector_sync_proxy::passthrough";
 
+/// Hop-by-hop headers (RFC 9110, section 7.6.1): they describe one connection, not the message,
+/// so they never cross the proxy in either direction. Headers named in `Connection` are too.
+const HOP_BY_HOP: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "proxy-connection",
+    "proxy-authenticate",
+];
+
+/// Whether a header stays on this side of the proxy: a hop-by-hop header, any `Proxy-*`
+/// header, or one that the message's `Connection` header names (`listed`, lower case).
+fn is_hop_by_hop(name: &str, listed: &[String]) -> bool {
+    HOP_BY_HOP.contains(&name) || name.starts_with("proxy-") || listed.iter().any(|listed| listed == name)
+}
+
+/// The header names a `Connection` header lists (its values, comma-separated), in lower case.
+fn connection_listed<'a>(values: impl Iterator<Item = &'a [u8]>) -> Vec<String> {
+    values
+        .filter_map(|value| std::str::from_utf8(value).ok())
+        .flat_map(|value| value.split(','))
+        .map(|name| name.trim().to_ascii_lowercase())
+        .filter(|name| !name.is_empty())
+        .collect()
+}
+
+/// The method as the metrics label it: one of the methods Elasticsearch serves, or `other`.
+fn method_label(method: &str) -> &'static str {
+    match method {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "DELETE" => "DELETE",
+        "PATCH" => "PATCH",
+        "OPTIONS" => "OPTIONS",
+        _ => "other",
+    }
+}
+
 /// Marks a response of the pass-through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PassedThrough {
+pub(crate) enum PassedThrough {
     /// The node's answer: no header, media type or body of it may change.
     Answer,
     /// The service's own error about the pass-through (503, 502, 504, 400), in Elasticsearch's
@@ -45,22 +81,17 @@ pub enum PassedThrough {
     Error,
 }
 
-/// Whether the request goes to the pass-through: it is on, and the service does not serve the
-/// path itself (`routes::serves`).
-pub fn takes(req: &ServiceRequest) -> bool {
-    req.app_data::<web::Data<Passthrough>>().is_some() && !super::serves(req.path())
-}
-
 /// How the pass-through marked a response, if it produced it.
-pub fn marked(res: &HttpResponse) -> Option<PassedThrough> {
+pub(crate) fn marked(res: &HttpResponse) -> Option<PassedThrough> {
     res.extensions().get::<PassedThrough>().copied()
 }
 
-/// The default service: pass the request on, or answer 404 when pass-through is off.
-pub async fn forward(req: HttpRequest, payload: web::Payload) -> HttpResponse {
-    let Some(passthrough) = req.app_data::<web::Data<Passthrough>>().cloned() else {
-        return super::no_handler(&req).unwrap_or_else(|err| err.error_response());
-    };
+/// Passes the request on and answers with what the node answered (or the service's own error).
+pub(crate) async fn forward(
+    passthrough: &Passthrough,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
     let exchange = Exchange::start(&req, passthrough.metrics().clone());
     let head = req.method() == Method::HEAD;
     let sent = match outgoing(&req, payload) {
@@ -124,7 +155,7 @@ fn outgoing(req: &HttpRequest, payload: web::Payload) -> Result<Outgoing, ApiErr
             );
         }
         let idempotent = matches!(method, reqwest::Method::GET | reqwest::Method::HEAD);
-        Upload::new(pump(payload), idempotent)
+        Upload::from_payload(payload, idempotent)
     });
     Ok(Outgoing {
         method,
@@ -132,28 +163,6 @@ fn outgoing(req: &HttpRequest, payload: web::Payload) -> Result<Outgoing, ApiErr
         headers,
         body,
     })
-}
-
-/// Hands the client's body over to the node's side in chunks, through a bounded channel: when
-/// the node reads slowly the channel fills, this stops reading, and actix stops reading the
-/// socket, so the client slows down. Ends as soon as nobody wants the body any more.
-fn pump(mut payload: web::Payload) -> mpsc::Receiver<io::Result<Bytes>> {
-    let (tx, rx) = mpsc::channel(UPLOAD_CHUNKS);
-    actix_web::rt::spawn(async move {
-        loop {
-            let next = tokio::select! {
-                next = std::future::poll_fn(|cx| Pin::new(&mut payload).poll_next(cx)) => next,
-                () = tx.closed() => break,
-            };
-            let Some(item) = next else { break };
-            let item = item.map_err(|err| io::Error::other(err.to_string()));
-            let failed = item.is_err();
-            if tx.send(item).await.is_err() || failed {
-                break;
-            }
-        }
-    });
-    rx
 }
 
 /// The node's answer as the client's: its status, its headers less the hop-by-hop ones, and its
@@ -336,5 +345,37 @@ impl Drop for Exchange {
             PASSTHROUGH_LOG,
             format_args!("{method} {path} {status} {latency_ms:.3}ms{note}"),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hop_by_hop_headers_and_those_connection_names_stay_behind() {
+        let listed = connection_listed([b"close, X-Trace-Hop".as_slice()].into_iter());
+        assert_eq!(listed, ["close", "x-trace-hop"]);
+        for name in [
+            "connection",
+            "keep-alive",
+            "te",
+            "trailer",
+            "transfer-encoding",
+            "upgrade",
+        ] {
+            assert!(is_hop_by_hop(name, &[]), "{name}");
+        }
+        assert!(is_hop_by_hop("proxy-authorization", &[]));
+        assert!(is_hop_by_hop("x-trace-hop", &listed));
+        for name in [
+            "authorization",
+            "content-length",
+            "content-encoding",
+            "x-opaque-id",
+            "x-elastic-product",
+        ] {
+            assert!(!is_hop_by_hop(name, &listed), "{name}");
+        }
     }
 }
