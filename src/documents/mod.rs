@@ -15,7 +15,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use crate::cluster::{Cluster, ClusterAnswer as Reply, Forwarded};
+use crate::cluster::{Cluster, ClusterAnswer, Forwarded};
 use crate::config::{Refresh, Settings, UpdateStrategy};
 use crate::error::{ApiError, ErrorType};
 use layouts::Layout;
@@ -369,7 +369,7 @@ impl Store {
 }
 
 /// Whether the cluster has no handler for the request (an API its distribution lacks).
-fn no_handler(reply: &Reply) -> bool {
+fn no_handler(reply: &ClusterAnswer) -> bool {
     reply.body()["error"]
         .as_str()
         .is_some_and(|error| error.starts_with("no handler found"))
@@ -386,7 +386,7 @@ struct GetAnswer {
     primary_term: Option<i64>,
 }
 
-fn found(reply: &Reply) -> Result<Found, ApiError> {
+fn found(reply: &ClusterAnswer) -> Result<Found, ApiError> {
     match reply.parse::<GetAnswer>() {
         Some(GetAnswer {
             source: Some(source),
@@ -410,7 +410,7 @@ pub fn encode(part: &str) -> String {
     utf8_percent_encode(part, PATH_SEGMENT).to_string()
 }
 
-pub fn unexpected(reply: &Reply) -> ApiError {
+pub fn unexpected(reply: &ClusterAnswer) -> ApiError {
     log::error!(
         "unexpected answer from the cluster ({}): {}",
         reply.status,

@@ -23,7 +23,7 @@ use serde_json::{json, Value};
 
 use super::encode;
 use super::layouts::{self, Layout};
-use crate::cluster::{Cluster, ClusterAnswer as Reply, Forwarded};
+use crate::cluster::{Cluster, ClusterAnswer, Forwarded};
 
 const PAGE: usize = 1000;
 
@@ -155,7 +155,7 @@ async fn call(
     path: &str,
     query: &[(&str, &str)],
     body: Option<String>,
-) -> anyhow::Result<Reply> {
+) -> anyhow::Result<ClusterAnswer> {
     let body = body.map(Bytes::from);
     cluster
         .call(
@@ -174,7 +174,7 @@ fn api(err: crate::error::ApiError) -> anyhow::Error {
     anyhow::anyhow!("{}", err.body())
 }
 
-fn expect_ok(reply: Reply, what: &str) -> anyhow::Result<Value> {
+fn expect_ok(reply: ClusterAnswer, what: &str) -> anyhow::Result<Value> {
     if (200..300).contains(&reply.status) {
         return Ok(reply.body());
     }

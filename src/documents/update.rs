@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{doc_path, unexpected, Found, Source, Store};
-use crate::cluster::{ClusterAnswer as Reply, Forwarded};
+use crate::cluster::{ClusterAnswer, Forwarded};
 use crate::config::UpdateStrategy;
 use crate::error::{ApiError, ErrorType};
 
@@ -73,7 +73,7 @@ pub enum Missing {
 
 impl Missing {
     /// Which one a 404 from the cluster means.
-    pub(super) fn of(reply: &Reply) -> Self {
+    pub(super) fn of(reply: &ClusterAnswer) -> Self {
         match reply.body()["error"]["type"].as_str() {
             Some("index_not_found_exception") => Self::Index,
             _ => Self::Document,
@@ -288,7 +288,7 @@ enum Step<D> {
 
 enum ScriptFailure<E> {
     /// The cluster cannot run the script; nothing was written.
-    Unavailable(Reply),
+    Unavailable(ClusterAnswer),
     Update(UpdateError<E>),
 }
 
@@ -531,7 +531,7 @@ impl Store {
         extra: &[(&str, &str)],
         body: Bytes,
         forwarded: &Forwarded,
-    ) -> Result<Reply, ApiError> {
+    ) -> Result<ClusterAnswer, ApiError> {
         let mut query = vec![("refresh", self.refresh), ("require_alias", "true")];
         query.extend_from_slice(extra);
         let path = doc_path(target.index, "_update", target.id);
@@ -610,7 +610,7 @@ struct UpdatedSource {
     source: Option<Source>,
 }
 
-fn applied(reply: &Reply) -> Result<Applied, ApiError> {
+fn applied(reply: &ClusterAnswer) -> Result<Applied, ApiError> {
     match reply.parse::<UpdateResult>().map(|answer| answer.result) {
         Some(WriteResult::Noop) => Ok(Applied::Noop),
         Some(WriteResult::Updated | WriteResult::Created) => Ok(Applied::Updated),
