@@ -162,11 +162,13 @@ check_memory_for_node() {
 explain_node_failure() {
   local run=$1 kind=$2 errors
   errors=$(grep -hiE "fatal|error|exception|could not reserve|insufficient memory|cannot allocate" \
-    "$run/stdout.log" "$run/logs/"*.log 2>/dev/null | grep -vE '\[WARN|"WARN"' || true)
+    "$run/stdout.log" "$run/logs/"*.log 2>/dev/null | grep -vE '\[(WARN|INFO) |"(WARN|INFO)"' || true)
   case "$errors" in
     *"failed to obtain node locks"*)
       die "$kind did not start: another node holds its data directory $run/data (one still running from an earlier start?); stop it (scripts/node.sh stop, scripts/cluster.sh stop) and run this again" ;;
-    *"Could not reserve enough space"* | *"insufficient memory"* | *"Cannot allocate memory"* | *OutOfMemoryError*)
+    *"well-known file"*"is not secure"*)
+      die "$kind did not start: a JVM that ended earlier left its attach socket /tmp/.java_pid<pid> owned by another account; remove the stale ones (rm /tmp/.java_pid*, as root) and run this again" ;;
+    *"Could not reserve enough space"* | *"insufficient memory"* | *"Cannot allocate memory"* | *"java.lang.OutOfMemoryError"*)
       die "$kind did not start: not enough memory for its $NODE_HEAP_MIB MiB heap; stop nodes you do not need or other programs, then run this again" ;;
     *"Address already in use"* | *BindException*)
       die "$kind did not start: one of its ports is in use by another program (see above); stop it or choose other ports (CSP_ES_PORT, CSP_OPENSEARCH_PORT, CSP_CLUSTER_PORT, CSP_SECURE_PORT)" ;;
@@ -348,11 +350,26 @@ prepare_node_dir() {
   own_for_node_user "$run"
 }
 
+# A JVM leaves its attach socket /tmp/.java_pid<pid> behind when it ends (Elasticsearch 9 attaches
+# to itself at start-up to load its entitlement agent, which creates it). A later JVM that gets
+# the same pid and runs as another account (CI makes a new one every run) then cannot attach and
+# dies at start-up ("well-known file ... is not secure"). Removes the sockets of processes that
+# are gone; ones this account may not remove are left.
+clear_stale_attach_files() {
+  local file pid
+  for file in /tmp/.java_pid*; do
+    [ -e "$file" ] || continue
+    pid=${file#/tmp/.java_pid}
+    kill -0 "$pid" 2>/dev/null || rm -f "$file" 2>/dev/null || true
+  done
+}
+
 # Starts a node of kind $1 from directory $2 in the background, with 512 MiB of heap, bound to
 # 127.0.0.1; the remaining arguments are its -E settings.
 launch_node() {
   local kind=$1 run=$2 home jdk
   shift 2
+  clear_stale_attach_files
   home=$(node_home "$kind")
   local common=(-E network.host=127.0.0.1 -E "path.data=$run/data" -E "path.logs=$run/logs"
     -E cluster.routing.allocation.disk.threshold_enabled=false)

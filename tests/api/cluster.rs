@@ -10,7 +10,8 @@ use url::Url;
 use crate::helpers::{job, spawn_app_with, unique_id, Node, TestApp, ELASTICSEARCH};
 
 /// Tests that stop, kill or pause nodes of the one cluster take this first, so that they never
-/// run at the same time.
+/// run at the same time; so does the test that boots a node of its own (scripts.rs), which would
+/// starve the others' nodes of CPU.
 pub(crate) static ONE_AT_A_TIME: std::sync::LazyLock<tokio::sync::Mutex<()>> =
     std::sync::LazyLock::new(|| tokio::sync::Mutex::new(()));
 

@@ -107,6 +107,9 @@ impl Drop for Leftovers {
 
 #[test]
 fn run_sh_stopped_with_sigterm_stops_its_service_and_its_node() {
+    // A node booting takes both cores for most of a minute: never beside the fault tests, whose
+    // timeouts it would turn into noise.
+    let _heavy = crate::cluster::ONE_AT_A_TIME.blocking_lock();
     let run_dir = TempDir::new("run-sh-nodes");
     let node_port = free_node_port();
     let listen = format!("127.0.0.1:{}", free_port());
