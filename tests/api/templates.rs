@@ -47,6 +47,26 @@ impl Names {
         .await
     }
 
+    /// Runs `connector-sync-proxy --repair` for these aliases as an operator would; fails the test
+    /// unless it succeeds, and returns what it logged.
+    fn repair(&self, node: &Node) -> String {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_connector-sync-proxy"))
+            .args(["--repair", "--config-file", "/dev/null", "--es-url", &node.url])
+            .args([
+                "--connectors-index",
+                &self.connectors,
+                "--sync-jobs-index",
+                &self.jobs,
+            ])
+            .env("RUST_LOG", "info")
+            .output()
+            .unwrap();
+        let log =
+            String::from_utf8_lossy(&output.stderr).into_owned() + &String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{log}");
+        log
+    }
+
     /// Deletes what the test made: its indices and templates.
     async fn clean_up(&self, node: &Node) {
         let names_alias = self.names_alias();
@@ -475,24 +495,7 @@ async fn a_bare_index_is_explained_and_repaired_without_losing_a_document() {
         let (_, count) = get(&node, &format!("/{bare_jobs}/_count")).await;
         assert_eq!(count["count"], 25, "nothing written by the refused post");
 
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_connector-sync-proxy"))
-            .args([
-                "--repair",
-                "--config-file",
-                "/dev/null",
-                "--es-url",
-                &node.url,
-                "--connectors-index",
-                &names.connectors,
-                "--sync-jobs-index",
-                &names.jobs,
-            ])
-            .env("RUST_LOG", "info")
-            .output()
-            .unwrap();
-        let log =
-            String::from_utf8_lossy(&output.stderr).into_owned() + &String::from_utf8_lossy(&output.stdout);
-        assert!(output.status.success(), "{log}");
+        let log = names.repair(&node);
         assert!(
             log.contains(&format!("copied 25 documents from {bare_jobs}")),
             "{log}"
@@ -515,23 +518,7 @@ async fn a_bare_index_is_explained_and_repaired_without_losing_a_document() {
             .await;
         assert_eq!(status, 201, "{answer}");
 
-        let again = std::process::Command::new(env!("CARGO_BIN_EXE_connector-sync-proxy"))
-            .args([
-                "--repair",
-                "--config-file",
-                "/dev/null",
-                "--es-url",
-                &node.url,
-                "--connectors-index",
-                &names.connectors,
-                "--sync-jobs-index",
-                &names.jobs,
-            ])
-            .env("RUST_LOG", "info")
-            .output()
-            .unwrap();
-        let log = String::from_utf8_lossy(&again.stderr).into_owned();
-        assert!(again.status.success(), "{log}");
+        let log = names.repair(&node);
         assert!(log.contains("nothing to repair"), "{log}");
         names.clean_up(&node).await;
     }
