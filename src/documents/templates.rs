@@ -274,10 +274,10 @@ impl Installer {
     fn log_changes(&self, report: &Report) {
         let before = self.report();
         for (kind, name, outcome) in &report.items {
-            let known = before
-                .items
-                .iter()
-                .any(|(k, n, o)| k == kind && n == name && o == outcome);
+            // "Present" after "installed" or "upgraded" is no news.
+            let known = before.items.iter().any(|(k, n, o)| {
+                k == kind && n == name && (o == outcome || (*outcome == Outcome::Current && o.in_place()))
+            });
             if known {
                 continue;
             }
