@@ -9,7 +9,7 @@ use crate::helpers::{
     encode, es_error, spawn_app, unique_id, Node, ServiceProcess, TestApp, BOTH, ELASTICSEARCH,
 };
 use crate::security::{
-    app as secure_app, secure_node, secure_url, trusting_the_test_ca, ELASTIC, READER, WRITER,
+    app as secure_app, call_as, secure_node, secure_url, trusting_the_test_ca, ELASTIC, READER, WRITER,
 };
 
 const ALIAS: &str = ".connector-secrets";
@@ -374,26 +374,6 @@ async fn secret_values_stay_out_of_the_log_and_the_metrics() {
         assert!(shown.is_empty(), "{value} is in the log: {shown:?}");
         assert!(!metrics.contains(value.as_str()), "{value} is in the metrics");
     }
-}
-
-/// A request to the service as `user`, the status and the answer.
-async fn call_as(
-    app: &TestApp,
-    user: Option<(&str, &str)>,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut request = app.http.request(method, format!("{}{path}", app.address));
-    if let Some((name, password)) = user {
-        request = request.basic_auth(name, Some(password));
-    }
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
 }
 
 /// The stored secret, read as `elastic`.

@@ -2,29 +2,10 @@
 //! privileges decide, and a refused request writes nothing.
 
 use reqwest::{Method, StatusCode};
-use serde_json::{json, Value};
+use serde_json::json;
 
-use crate::helpers::{encode, read_doc, unique_id, Stored, TestApp, CONNECTORS_INDEX};
-use crate::security::{app, secure_node, secure_url, trusting_the_test_ca, ELASTIC, READER, WRITER};
-
-async fn call(
-    app: &TestApp,
-    user: Option<(&str, &str)>,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut request = app.http.request(method, format!("{}{path}", app.address));
-    if let Some((name, password)) = user {
-        request = request.basic_auth(name, Some(password));
-    }
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
+use crate::helpers::{encode, read_doc, unique_id, Stored, CONNECTORS_INDEX};
+use crate::security::{app, call_as, secure_node, secure_url, trusting_the_test_ca, ELASTIC, READER, WRITER};
 
 /// The stored document, read as `elastic`.
 async fn stored(node: &reqwest::Client, index: &str, id: &str) -> Option<Stored> {
@@ -40,7 +21,7 @@ async fn a_reader_reads_connectors_a_writer_manages_them_and_a_refusal_writes_no
     let id = unique_id("secure-connector");
     let index_name = unique_id("search-secure");
 
-    let (status, answer) = call(
+    let (status, answer) = call_as(
         &app,
         Some(WRITER),
         Method::PUT,
@@ -50,7 +31,7 @@ async fn a_reader_reads_connectors_a_writer_manages_them_and_a_refusal_writes_no
     .await;
     assert_eq!(status, 201, "{answer}");
 
-    let (status, got) = call(
+    let (status, got) = call_as(
         &app,
         Some(READER),
         Method::GET,
@@ -59,7 +40,7 @@ async fn a_reader_reads_connectors_a_writer_manages_them_and_a_refusal_writes_no
     )
     .await;
     assert_eq!((status, &got["index_name"]), (StatusCode::OK, &json!(index_name)));
-    let (status, listed) = call(
+    let (status, listed) = call_as(
         &app,
         Some(READER),
         Method::GET,
@@ -101,7 +82,7 @@ async fn a_reader_reads_connectors_a_writer_manages_them_and_a_refusal_writes_no
         (Method::PUT, format!("/_connector/{id}/_check_in"), None),
         (Method::DELETE, format!("/_connector/{id}"), None),
     ] {
-        let (status, answer) = call(&app, Some(READER), method.clone(), &path, body).await;
+        let (status, answer) = call_as(&app, Some(READER), method.clone(), &path, body).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path}: {answer}");
         assert_eq!(answer["error"]["type"], "security_exception", "{method} {path}");
     }
@@ -117,10 +98,10 @@ async fn a_reader_reads_connectors_a_writer_manages_them_and_a_refusal_writes_no
         "a refused request claimed a name"
     );
 
-    let (status, _) = call(&app, None, Method::GET, &format!("/_connector/{id}"), None).await;
+    let (status, _) = call_as(&app, None, Method::GET, &format!("/_connector/{id}"), None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
-    let (status, answer) = call(
+    let (status, answer) = call_as(
         &app,
         Some(WRITER),
         Method::PUT,
@@ -129,7 +110,7 @@ async fn a_reader_reads_connectors_a_writer_manages_them_and_a_refusal_writes_no
     )
     .await;
     assert_eq!((status, answer), (StatusCode::OK, json!({"result": "updated"})));
-    let (status, answer) = call(
+    let (status, answer) = call_as(
         &app,
         Some(WRITER),
         Method::DELETE,

@@ -84,6 +84,26 @@ async fn stored_status(http: &reqwest::Client, id: &str) -> Value {
     body["_source"]["status"].clone()
 }
 
+/// A request to the service as `user` (Basic credentials, or none), the status and the answer.
+pub async fn call_as(
+    app: &TestApp,
+    user: Option<(&str, &str)>,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (reqwest::StatusCode, Value) {
+    let mut request = app.http.request(method, format!("{}{path}", app.address));
+    if let Some((name, password)) = user {
+        request = request.basic_auth(name, Some(password));
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
 pub async fn app(tls: TlsVerification, credentials: Option<ServiceCredentials>) -> TestApp {
     let url = secure_url();
     spawn_app_with(ELASTICSEARCH, move |settings| {
