@@ -27,11 +27,11 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use connector_sync_proxy::documents::{partial_update, row_document, script_body, Field};
-use connector_sync_proxy::sync_job::rules::{
+use connector_sync_proxy::sync_job::status::ConnectorSyncStatus;
+use connector_sync_proxy::sync_job::transitions::{
     cancel_fields, claim_fields, CANCEL, CANCELATION_REQUESTED_AT, CLAIM_TRANSITION, LAST_SEEN, STARTED_AT,
     STATUS,
 };
-use connector_sync_proxy::sync_job::status::ConnectorSyncStatus;
 use connector_sync_proxy::time::request_stamp;
 use hdrhistogram::Histogram;
 use serde_json::Map;

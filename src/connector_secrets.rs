@@ -15,8 +15,8 @@ use crate::cluster::Forwarded;
 use crate::documents::layouts::{Layout, CONNECTOR_SECRETS};
 use crate::documents::{Missing, RefreshPolicy, Store, Written};
 use crate::error::{ApiError, ErrorType};
+use crate::http::request::{BodyParser, Fields, Kind};
 use crate::ids::base64_uuid;
-use crate::request::{BodyParser, Fields, Kind};
 
 /// Where the secrets live, as in Elasticsearch (not configurable there either).
 pub const SECRETS_ALIAS: &str = ".connector-secrets";

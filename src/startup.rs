@@ -17,9 +17,9 @@ use crate::connector_secrets::ConnectorSecrets;
 use crate::documents::layouts::{self, Layout};
 use crate::documents::templates::Installer;
 use crate::documents::{repair, Store};
+use crate::http::{configure, middleware::conventions, State};
 use crate::metrics::Metrics;
 use crate::passthrough::Passthrough;
-use crate::routes::{configure, conventions::conventions, State};
 use crate::sync_job::SyncJobs;
 
 pub struct Application {

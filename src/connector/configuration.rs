@@ -7,8 +7,8 @@ use serde_json::{json, Map, Value};
 use super::model::Names;
 use crate::documents::{merged, Source};
 use crate::error::{ApiError, ErrorType};
-use crate::json::{Json, JsonValue};
-use crate::request::{read_bool, read_long, token_of, BodyParser, Kind, Nested, Token};
+use crate::http::json::{Json, JsonValue};
+use crate::http::request::{read_bool, read_long, token_of, BodyParser, Kind, Nested, Token};
 
 pub const DISPLAY: Names = Names {
     kind: "ConfigurationDisplayType",

@@ -7,8 +7,8 @@ use serde_json::{json, Map, Value};
 use super::model::Names;
 use crate::documents::Source;
 use crate::error::{ApiError, ErrorType};
-use crate::json::Json;
-use crate::request::{read_long, BodyParser, Kind, Nested, Token};
+use crate::http::json::Json;
+use crate::http::request::{read_long, BodyParser, Kind, Nested, Token};
 use crate::time::{format_instant, parse_date};
 
 pub const POLICY: Names = Names {

@@ -9,7 +9,7 @@ pub mod cron;
 pub mod filtering;
 pub mod index_names;
 pub mod model;
-pub mod rules;
+pub mod requests;
 pub mod scheduling;
 
 use std::sync::Arc;
@@ -24,7 +24,7 @@ use crate::documents::{
     Written,
 };
 use crate::error::{ApiError, ErrorType};
-use crate::request::{Fields, Params};
+use crate::http::request::{Fields, Params};
 use crate::time::{format_instant, parse_date, request_stamp};
 use index_names::{Claim, IndexNames};
 use model::{Creation, MANAGED_INDEX_PREFIX};
@@ -286,7 +286,7 @@ impl Connectors {
 
     /// `PUT /_connector/{id}/_features`: the features given, merged into the stored ones.
     pub async fn update_features(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
-        let features = rules::features(&body.value("features").unwrap_or_default());
+        let features = requests::features(&body.value("features").unwrap_or_default());
         self.merge(id, partial([("features", features)]), forwarded).await
     }
 
@@ -388,7 +388,7 @@ impl Connectors {
     /// `PUT /_connector/{id}/_last_sync`: the statistics given; null clears nothing.
     pub async fn update_last_sync(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
         let mut stats = Source::new();
-        for (field, _) in rules::LAST_SYNC.fields {
+        for (field, _) in requests::LAST_SYNC.fields {
             let Some(value) = body.value(field) else { continue };
             let value = match *field {
                 field if field.ends_with("_at") || field == "last_synced" => value
@@ -442,7 +442,7 @@ impl Connectors {
 
     /// `PUT /_connector/{id}/_pipeline`
     pub async fn update_pipeline(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
-        let pipeline = rules::pipeline(&body.value("pipeline").unwrap_or_default());
+        let pipeline = requests::pipeline(&body.value("pipeline").unwrap_or_default());
         self.merge(id, partial([("pipeline", pipeline)]), forwarded).await
     }
 

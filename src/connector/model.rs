@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 use super::{filtering, scheduling};
 use crate::documents::Source;
 use crate::error::{ApiError, ErrorType};
-use crate::json::{Json, JsonValue};
+use crate::http::json::{Json, JsonValue};
 
 /// The prefix an index attached to an Elastic-managed (native) connector must have.
 pub const MANAGED_INDEX_PREFIX: &str = "content-";

@@ -5,7 +5,7 @@ use serde_json::{json, Map, Value};
 
 use super::cron;
 use crate::error::ApiError;
-use crate::request::{read_bool, BodyParser, Fields, Kind, Nested};
+use crate::http::request::{read_bool, BodyParser, Fields, Kind, Nested};
 
 /// The kinds of sync a connector schedules, in the order Elasticsearch writes them.
 pub const KINDS: [&str; 3] = ["access_control", "full", "incremental"];
@@ -72,7 +72,7 @@ pub fn scheduling(given: &Value) -> Map<String, Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::request::BodyParser;
+    use crate::http::request::BodyParser;
 
     const REQUEST: BodyParser = BodyParser {
         name: "connector_update_scheduling_request",

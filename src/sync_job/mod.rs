@@ -1,8 +1,8 @@
 //! The sync-job domain: statuses, the rule of each operation, and the operations against the
 //! cluster. Every status change goes through `documents::Store::update` as a table rule.
 
-pub mod rules;
 pub mod status;
+pub mod transitions;
 
 use std::sync::Arc;
 
@@ -14,12 +14,12 @@ use crate::documents::{
     page, page_bounds, with_id, Field, Missing, Rule, Source, Store, Table, Target, UpdateError,
 };
 use crate::error::{ApiError, ErrorType};
-use crate::request::{parse_error, Fields, Params};
+use crate::http::request::{parse_error, Fields, Params};
 use crate::time::{format_instant, parse_date, request_stamp};
-use rules::{
+use status::ConnectorSyncStatus;
+use transitions::{
     JobType, Transition, TriggerMethod, CANCEL, CLAIM_TRANSITION, COUNTS, ERROR_TRANSITION, LAST_SEEN,
 };
-use status::ConnectorSyncStatus;
 
 /// The sync jobs of one cluster, and the connectors they are made from.
 pub struct SyncJobs {
@@ -87,7 +87,7 @@ impl SyncJobs {
             ));
         }
         let now = request_stamp();
-        let doc = rules::new_job(
+        let doc = transitions::new_job(
             connector_id,
             &connector,
             index_name.as_deref().unwrap_or_default(),
@@ -174,8 +174,8 @@ impl SyncJobs {
     pub async fn cancel(&self, id: &str, forwarded: &Forwarded) -> Result<Value, ApiError> {
         let now = request_stamp();
         let table = CANCEL.table(
-            |to| rules::cancel_fields(to, &now),
-            Some((rules::CANCELATION_REQUESTED_AT, &now)),
+            |to| transitions::cancel_fields(to, &now),
+            Some((transitions::CANCELATION_REQUESTED_AT, &now)),
         );
         self.transition(id, &CANCEL, table, forwarded).await
     }
@@ -186,8 +186,8 @@ impl SyncJobs {
         let sync_cursor = body.object("sync_cursor");
         let now = request_stamp();
         let table = CLAIM_TRANSITION.table(
-            |_| rules::claim_fields(worker_hostname, &now, sync_cursor.as_ref()),
-            Some((rules::STARTED_AT, &now)),
+            |_| transitions::claim_fields(worker_hostname, &now, sync_cursor.as_ref()),
+            Some((transitions::STARTED_AT, &now)),
         );
         self.transition(id, &CLAIM_TRANSITION, table, forwarded).await
     }
@@ -239,7 +239,7 @@ impl SyncJobs {
                     };
                     parse_error(
                         value.at,
-                        format!("[{}] failed to parse field [{LAST_SEEN}]", rules::STATS.name),
+                        format!("[{}] failed to parse field [{LAST_SEEN}]", transitions::STATS.name),
                     )
                     .caused_by(ApiError::new(ErrorType::IllegalArgument, cause))
                 })?;
@@ -322,14 +322,14 @@ fn post_enums(body: &Fields) -> Result<(JobType, TriggerMethod), ApiError> {
         }
         (Err(cause), _) | (_, Err(cause)) => cause,
     };
-    let name = rules::POST.name;
+    let name = transitions::POST.name;
     let build = ApiError::new(
         ErrorType::XContentParse,
         format!("Failed to build [{name}] after last required field arrived"),
     )
     .caused_by(cause);
     match body.last() {
-        Some((field, value)) if rules::POST.fields.iter().all(|(name, _)| body.has(name)) => {
+        Some((field, value)) if transitions::POST.fields.iter().all(|(name, _)| body.has(name)) => {
             Err(parse_error(value.at, format!("[{name}] failed to parse field [{field}]")).caused_by(build))
         }
         _ => Err(build),

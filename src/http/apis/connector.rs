@@ -2,11 +2,11 @@
 
 use actix_web::http::Method;
 
-use super::{ok, Api, Body};
-use crate::connector::rules::{
+use crate::connector::requests::{
     API_KEY_ID, CONFIGURATION, ERROR, FEATURES, FILTERING, FILTERING_VALIDATION, INDEX_NAME, LAST_SYNC, NAME,
     NATIVE, PIPELINE, PUT, SCHEDULING, SERVICE_TYPE, STATUS,
 };
+use crate::http::routes::{ok, Api, Body};
 use crate::op;
 
 /// An update of one connector: `PUT /_connector/{connector_id}/<endpoint>` with the body the

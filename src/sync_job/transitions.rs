@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 use super::status::ConnectorSyncStatus;
 use crate::documents::{Field, Row, Rows, Source, Table};
 use crate::error::{ApiError, ErrorType};
-use crate::request::{BodyParser, Kind};
+use crate::http::request::{BodyParser, Kind};
 
 pub const STATUS: &str = "status";
 pub const CANCELATION_REQUESTED_AT: &str = "cancelation_requested_at";

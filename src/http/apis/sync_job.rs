@@ -2,9 +2,9 @@
 
 use actix_web::http::{Method, StatusCode};
 
-use super::{ok, Api, Body};
+use crate::http::routes::{ok, Api, Body};
 use crate::op;
-use crate::sync_job::rules::{CLAIM, ERROR, POST, STATS};
+use crate::sync_job::transitions::{CLAIM, ERROR, POST, STATS};
 
 pub const APIS: &[Api] = &[
     Api {

@@ -6,8 +6,8 @@ use actix_web::{web, HttpResponse};
 use serde_json::json;
 
 use crate::error::ApiError;
+use crate::http::State;
 use crate::metrics::Metrics;
-use crate::routes::State;
 
 /// `GET /-/live`: the process serves requests.
 pub async fn live() -> HttpResponse {

@@ -5,8 +5,8 @@ use serde_json::{json, Map, Value};
 
 use super::{configuration, filtering, scheduling};
 use crate::error::{ApiError, ErrorType};
-use crate::json::{Json, JsonValue};
-use crate::request::{read_bool, BodyParser, Kind, Nested};
+use crate::http::json::{Json, JsonValue};
+use crate::http::request::{read_bool, BodyParser, Kind, Nested};
 use crate::sync_job::status::ConnectorSyncStatus;
 
 /// PUT and POST `/_connector`: Elasticsearch uses one parser for both.

@@ -12,7 +12,7 @@ use actix_web::{web, HttpResponse, ResponseError};
 use std::time::Instant;
 
 use super::filter_path::FilterPath;
-use super::{passes_through, route_name};
+use super::routes::{passes_through, route_name};
 use crate::error::{ApiError, ErrorType};
 use crate::logging::RequestLine;
 use crate::metrics::Metrics;

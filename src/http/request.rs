@@ -5,7 +5,7 @@
 use serde_json::{Map, Value};
 
 use crate::error::{ApiError, ErrorType};
-use crate::json::{self, Json, JsonValue, Location};
+use crate::http::json::{self, Json, JsonValue, Location};
 
 /// The token types a field accepts, and how its value is read.
 #[derive(Debug, Clone, Copy)]

@@ -1,14 +1,6 @@
-//! HTTP: the route table, and the one way every API reads its request. Each resource declares
-//! its APIs (`sync_job::APIS`, `connector::APIS`): method, path, the parameters and body it
-//! takes, and the domain operation that answers; `serve` does the rest.
-
-pub mod connector;
-pub mod connector_secrets;
-pub mod conventions;
-mod encoding;
-mod filter_path;
-pub mod health;
-pub mod sync_job;
+//! The route table, and the one way every API reads its request. Each resource declares its
+//! APIs (`apis::sync_job::APIS`, ...): method, path, the parameters and body it takes, and the
+//! domain operation that answers; `serve` does the rest.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -21,27 +13,12 @@ use actix_web::web::{self, Bytes};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use serde_json::Value;
 
+use super::apis::{connector, connector_secrets, sync_job};
+use super::request::{refuse_body, require_body, BodyParser, Fields, Params};
+use super::{encoding, health, State};
 use crate::cluster::Forwarded;
-use crate::connector::Connectors;
-use crate::connector_secrets::ConnectorSecrets;
-use crate::documents::templates::Installer;
-use crate::documents::Store;
 use crate::error::{ApiError, ErrorType};
 use crate::passthrough::{self, Passthrough};
-use crate::request::{refuse_body, require_body, BodyParser, Fields, Params};
-use crate::sync_job::SyncJobs;
-
-/// What the handlers share.
-pub struct State {
-    pub store: std::sync::Arc<Store>,
-    /// The index templates and pipeline the service installs, and what became of them.
-    pub setup: std::sync::Arc<Installer>,
-    /// The largest body an API reads (`max_body_size`).
-    pub max_body_size: usize,
-    pub jobs: SyncJobs,
-    pub connectors: Connectors,
-    pub secrets: ConnectorSecrets,
-}
 
 /// A success: the status and the JSON body.
 pub type Answer = Result<(StatusCode, Value), ApiError>;
@@ -54,12 +31,12 @@ pub type Op = for<'a> fn(&'a State, &'a Call) -> OpFuture<'a>;
 macro_rules! op {
     (|$state:ident, $call:ident| $body:expr) => {{
         fn op<'a>(
-            $state: &'a $crate::routes::State,
-            $call: &'a $crate::routes::Call,
-        ) -> $crate::routes::OpFuture<'a> {
+            $state: &'a $crate::http::State,
+            $call: &'a $crate::http::routes::Call,
+        ) -> $crate::http::routes::OpFuture<'a> {
             Box::pin(async move { $body })
         }
-        op as $crate::routes::Op
+        op as $crate::http::routes::Op
     }};
 }
 

@@ -3,9 +3,9 @@
 
 use actix_web::http::{Method, StatusCode};
 
-use super::{ok, Api, Body};
 use crate::connector_secrets::{POST, PUT};
 use crate::documents::Written;
+use crate::http::routes::{ok, Api, Body};
 use crate::op;
 
 pub const APIS: &[Api] = &[
