@@ -382,20 +382,14 @@ impl Fields {
         }
     }
 
+    /// A field that passed `Kind::Long`, read by `read_long`; `None` when absent or null.
     pub fn long(&self, name: &str) -> Option<i64> {
-        match &self.get(name)?.value {
-            JsonValue::Number(number) => number.as_i64().or_else(|| number.as_f64().map(|f| f as i64)),
-            JsonValue::String(text) => text.trim().parse().ok(),
-            _ => None,
-        }
+        self.value(name).as_ref().and_then(read_long)
     }
 
+    /// A field that passed `Kind::Bool`, read by `read_bool`; `None` when absent or null.
     pub fn bool(&self, name: &str) -> Option<bool> {
-        match &self.get(name)?.value {
-            JsonValue::Bool(value) => Some(*value),
-            JsonValue::String(text) => Some(text == "true"),
-            _ => None,
-        }
+        self.value(name).as_ref().map(read_bool)
     }
 
     pub fn object(&self, name: &str) -> Option<Map<String, Value>> {
@@ -443,10 +437,12 @@ pub fn parse_error(at: Location, message: String) -> ApiError {
     ApiError::new(ErrorType::XContentParse, format!("{at} {message}"))
 }
 
-/// Elasticsearch's hint for a misspelt field: the declared names close to it.
+/// Elasticsearch's hint for a misspelt field: the declared names close to it. Elasticsearch
+/// scores them with Lucene's `LevenshteinDistance` (1 minus the edit distance over the longer
+/// length, in characters), keeps those above 0.5 and lists them best first, then by name.
 fn suggestion<'a>(unknown: &str, candidates: impl Iterator<Item = &'a str>) -> String {
     let mut close: Vec<(f64, &str)> = candidates
-        .map(|candidate| (similarity(unknown, candidate), candidate))
+        .map(|candidate| (strsim::normalized_levenshtein(unknown, candidate), candidate))
         .filter(|(score, _)| *score > 0.5)
         .collect();
     close.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
@@ -458,26 +454,6 @@ fn suggestion<'a>(unknown: &str, candidates: impl Iterator<Item = &'a str>) -> S
             many.iter().map(|(_, name)| *name).collect::<Vec<_>>().join(", ")
         ),
     }
-}
-
-/// 1 minus the edit distance over the longer length (Lucene's `LevenshteinDistance`).
-fn similarity(a: &str, b: &str) -> f64 {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let longest = a.len().max(b.len());
-    if longest == 0 {
-        return 1.0;
-    }
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut current = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = previous[j] + usize::from(ca != cb);
-            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
-        }
-        previous = current;
-    }
-    1.0 - previous[b.len()] as f64 / longest as f64
 }
 
 /// A body where the API takes none.
@@ -585,6 +561,20 @@ impl Params {
     }
 }
 
+/// A list's `from` and `size`, as Elasticsearch checks them; a window beyond the search limit is
+/// the cluster's own error.
+pub fn page_bounds(from: i32, size: i32) -> Result<(), ApiError> {
+    for (name, value) in [("from", from), ("size", size)] {
+        if value < 0 {
+            return Err(ApiError::new(
+                ErrorType::IllegalArgument,
+                format!("Parameter [{name}] cannot be < 0"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -622,6 +612,26 @@ mod tests {
         assert_eq!(
             reason(err),
             "[2:3] [connector_sync_job_claim_request] unknown field [zzz]"
+        );
+    }
+
+    #[test]
+    fn hints_list_every_close_name_best_first_and_count_characters() {
+        let names = ["count", "counts", "amount", "détails"];
+        assert_eq!(
+            suggestion("coun", names.into_iter()),
+            " did you mean any of [count, counts]?"
+        );
+        assert_eq!(
+            suggestion("xxount", ["amount"].into_iter()),
+            " did you mean [amount]?"
+        );
+        // Three edits in six characters is 0.5, not above it.
+        assert_eq!(suggestion("xxxunt", ["amount"].into_iter()), "");
+        // One edit in seven characters, not two in eight bytes.
+        assert_eq!(
+            suggestion("details", names.into_iter()),
+            " did you mean [détails]?"
         );
     }
 
