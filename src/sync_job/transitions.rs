@@ -1,13 +1,12 @@
-//! What each sync-job operation accepts and writes: its request body, its transition table, and
-//! the document a new job starts as. The tables are what `documents::update` applies, by script
+//! What each sync-job operation writes: its transition table, and the document a new job starts
+//! as. The tables are what `documents::update` applies, by script
 //! or by guarded write.
 
 use serde_json::{json, Map, Value};
 
+use super::errors::SyncJobError;
 use super::status::ConnectorSyncStatus;
 use crate::documents::{Field, Row, Rows, Source, Table};
-use crate::error::{ApiError, ErrorType};
-use crate::http::request::{BodyParser, Kind};
 
 pub const STATUS: &str = "status";
 pub const CANCELATION_REQUESTED_AT: &str = "cancelation_requested_at";
@@ -16,28 +15,7 @@ const COMPLETED_AT: &str = "completed_at";
 pub const STARTED_AT: &str = "started_at";
 pub const LAST_SEEN: &str = "last_seen";
 
-pub const POST: BodyParser = BodyParser {
-    name: "connector_sync_job_post_request",
-    fields: &[
-        ("id", Kind::Str),
-        ("job_type", Kind::Str),
-        ("trigger_method", Kind::Str),
-    ],
-    required: &["id"],
-};
-
-pub const CLAIM: BodyParser = BodyParser {
-    name: "claim_connector_sync_job",
-    fields: &[("worker_hostname", Kind::Str), ("sync_cursor", Kind::Object)],
-    required: &["worker_hostname"],
-};
-
-pub const ERROR: BodyParser = BodyParser {
-    name: "connector_sync_job_error_request",
-    fields: &[("error", Kind::Str)],
-    required: &["error"],
-};
-
+/// The counts a stats update writes, as the job document names them.
 pub const COUNTS: [&str; 4] = [
     "deleted_document_count",
     "indexed_document_count",
@@ -45,26 +23,10 @@ pub const COUNTS: [&str; 4] = [
     "total_document_count",
 ];
 
-pub const STATS: BodyParser = BodyParser {
-    name: "connector_sync_job_update_ingestion_stats",
-    fields: &[
-        ("deleted_document_count", Kind::Long),
-        ("indexed_document_count", Kind::Long),
-        ("indexed_document_volume", Kind::Long),
-        ("total_document_count", Kind::Long),
-        ("last_seen", Kind::StrOrObject),
-        ("metadata", Kind::Object),
-    ],
-    required: &[
-        "deleted_document_count",
-        "indexed_document_count",
-        "indexed_document_volume",
-    ],
-};
-
-/// The kinds of sync a job runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The kinds of sync a job runs; a post without one runs a full sync.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum JobType {
+    #[default]
     Full,
     Incremental,
     AccessControl,
@@ -81,23 +43,19 @@ impl JobType {
         }
     }
 
-    /// A job type named by a client, in any case, or Elasticsearch's error.
-    pub fn parse(value: &str) -> Result<Self, ApiError> {
+    /// A job type named by a client, in any case.
+    pub fn parse(value: &str) -> Result<Self, SyncJobError> {
         Self::ALL
             .into_iter()
             .find(|kind| kind.as_str().eq_ignore_ascii_case(value))
-            .ok_or_else(|| {
-                ApiError::new(
-                    ErrorType::IllegalArgument,
-                    format!("Unknown ConnectorSyncJobType [{value}]."),
-                )
-            })
+            .ok_or_else(|| SyncJobError::UnknownJobType(value.to_owned()))
     }
 }
 
-/// What started a job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What started a job; a post without one was started on demand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TriggerMethod {
+    #[default]
     OnDemand,
     Scheduled,
 }
@@ -110,16 +68,12 @@ impl TriggerMethod {
         }
     }
 
-    pub fn parse(value: &str) -> Result<Self, ApiError> {
+    /// A trigger method named by a client, in any case.
+    pub fn parse(value: &str) -> Result<Self, SyncJobError> {
         [Self::OnDemand, Self::Scheduled]
             .into_iter()
             .find(|method| method.as_str().eq_ignore_ascii_case(value))
-            .ok_or_else(|| {
-                ApiError::new(
-                    ErrorType::IllegalArgument,
-                    format!("Unknown ConnectorSyncJobTriggerMethod [{value}]."),
-                )
-            })
+            .ok_or_else(|| SyncJobError::UnknownTriggerMethod(value.to_owned()))
     }
 }
 
@@ -197,26 +151,16 @@ impl Transition {
         )
     }
 
-    /// The answer when the stored status has no row: Elasticsearch's `status_exception` for a
-    /// forbidden transition, and a clear 400 for a status that is missing or unknown.
-    pub fn refusal(&self, id: &str, found: &Value) -> ApiError {
-        let Some(from) = found.as_str().and_then(ConnectorSyncStatus::parse) else {
-            let reason = match found {
-                Value::Null => format!("connector sync job [{id}] has no [status]; it was left unchanged"),
-                Value::String(value) => {
-                    format!(
-                        "connector sync job [{id}] has the unknown status [{value}]; it was left unchanged"
-                    )
-                }
-                other => {
-                    format!(
-                        "connector sync job [{id}] has the unknown status [{other}]; it was left unchanged"
-                    )
-                }
-            };
-            return ApiError::new(ErrorType::IllegalArgument, reason);
-        };
-        ApiError::invalid_transition(from.as_str(), self.to.as_str())
+    /// The refusal when the stored status has no row: a transition the protocol forbids, or a
+    /// status that is missing or unknown.
+    pub fn refusal(&self, id: &str, found: &Value) -> SyncJobError {
+        match found.as_str().and_then(ConnectorSyncStatus::parse) {
+            Some(from) => SyncJobError::InvalidTransition { from, to: self.to },
+            None => SyncJobError::UnknownStoredStatus {
+                id: id.to_owned(),
+                found: found.clone(),
+            },
+        }
     }
 }
 
@@ -354,15 +298,19 @@ mod tests {
 
     #[test]
     fn a_refusal_names_both_statuses_or_the_unknown_value() {
-        let err = CANCEL.refusal("j", &json!("completed"));
-        assert_eq!(
-            err.body()["error"]["reason"],
-            "Invalid transition attempt from [completed] to [canceling]. Such a ConnectorSyncStatus transition is not supported by the Connector Protocol."
-        );
+        assert!(matches!(
+            CANCEL.refusal("j", &json!("completed")),
+            SyncJobError::InvalidTransition {
+                from: Completed,
+                to: Canceling
+            }
+        ));
         for found in [json!(null), json!("cancelling"), json!(["pending"])] {
-            assert_eq!(
-                CANCEL.refusal("j", &found).type_name(),
-                "illegal_argument_exception",
+            assert!(
+                matches!(
+                    CANCEL.refusal("j", &found),
+                    SyncJobError::UnknownStoredStatus { ref id, found: ref stored } if id == "j" && *stored == found
+                ),
                 "{found}"
             );
         }
