@@ -14,8 +14,7 @@ use serde_json::{json, Map, Value};
 use crate::cluster::Forwarded;
 use crate::documents::layouts::{Layout, CONNECTOR_SECRETS};
 use crate::documents::{Missing, RefreshPolicy, Store, Written};
-use crate::error::{ApiError, ErrorType};
-use crate::http::request::{BodyParser, Fields, Kind};
+use crate::error::ApiError;
 use crate::ids::base64_uuid;
 
 /// Where the secrets live, as in Elasticsearch (not configurable there either).
@@ -23,19 +22,43 @@ pub const SECRETS_ALIAS: &str = ".connector-secrets";
 /// The concrete index behind it, named as Elasticsearch's system index descriptor names it.
 const SECRETS_INDEX: &str = ".connector-secrets-1";
 
-/// `POST /_connector/_secret`: `value` may be left out, and is then refused by the validation.
-pub const POST: BodyParser = BodyParser {
-    name: "post_secret_request",
-    fields: &[("value", Kind::Str)],
-    required: &[],
-};
+/// `POST /_connector/_secret`: a secret under a new id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostSecret {
+    /// Empty when left out, and then refused.
+    pub value: String,
+}
 
-/// `PUT /_connector/_secret/{id}`: `value` is a constructor argument there.
-pub const PUT: BodyParser = BodyParser {
-    name: "connector_secret_put_request",
-    fields: &[("value", Kind::Str)],
-    required: &["value"],
-};
+/// `PUT /_connector/_secret/{id}`: a secret under the path's id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PutSecret {
+    /// Empty is refused.
+    pub value: String,
+}
+
+/// What the secrets domain refuses, as values; the HTTP layer holds Elasticsearch's wording
+/// (`http::apis::connector_secrets`).
+#[derive(Debug)]
+pub enum SecretError {
+    /// A post without a value.
+    PostWithoutValue,
+    /// A put without an id, a value, or both.
+    PutWithout { id: bool, value: bool },
+    /// A get or delete without an id.
+    NoId,
+    /// No secret with the id, or one stored without a value.
+    NotFound { id: String },
+    /// No secret was ever stored: the index does not exist.
+    IndexMissing { index: &'static str },
+    /// The cluster's own error, concealed when it may hold the value.
+    Cluster(ApiError),
+}
+
+impl From<ApiError> for SecretError {
+    fn from(err: ApiError) -> Self {
+        Self::Cluster(err)
+    }
+}
 
 /// The secrets of one cluster.
 pub struct ConnectorSecrets {
@@ -52,12 +75,10 @@ impl ConnectorSecrets {
     }
 
     /// `POST /_connector/_secret`: the value under a new id. Not refreshed, as in Elasticsearch.
-    pub async fn post(&self, body: &Fields, forwarded: &Forwarded) -> Result<Value, ApiError> {
-        let value = body.str("value").unwrap_or_default();
+    pub async fn post(&self, request: PostSecret, forwarded: &Forwarded) -> Result<Value, SecretError> {
+        let value = request.value;
         if value.is_empty() {
-            return Err(ApiError::validation([
-                "[value] of the connector secret cannot be [null] or [\"\"]".to_owned(),
-            ]));
+            return Err(SecretError::PostWithoutValue);
         }
         let id = base64_uuid();
         // The id is new, so an existing document with it can only be this request's own
@@ -66,7 +87,7 @@ impl ConnectorSecrets {
             .put_refreshed(
                 &self.layout,
                 &id,
-                &document(value),
+                &document(&value),
                 true,
                 RefreshPolicy::Interval,
                 forwarded,
@@ -81,26 +102,22 @@ impl ConnectorSecrets {
     pub async fn put(
         &self,
         id: &str,
-        body: &Fields,
+        request: PutSecret,
         forwarded: &Forwarded,
-    ) -> Result<(Written, Value), ApiError> {
-        let value = body.str("value").unwrap_or_default();
-        let mut problems = Vec::new();
-        if id.is_empty() {
-            problems.push("[id] cannot be [null] or [\"\"]".to_owned());
-        }
-        if value.is_empty() {
-            problems.push("[value] cannot be [null] or [\"\"]".to_owned());
-        }
-        if !problems.is_empty() {
-            return Err(ApiError::validation(problems));
+    ) -> Result<(Written, Value), SecretError> {
+        let value = request.value;
+        if id.is_empty() || value.is_empty() {
+            return Err(SecretError::PutWithout {
+                id: id.is_empty(),
+                value: value.is_empty(),
+            });
         }
         let written = self
             .store
             .put_refreshed(
                 &self.layout,
                 id,
-                &document(value),
+                &document(&value),
                 false,
                 RefreshPolicy::Immediate,
                 forwarded,
@@ -116,7 +133,7 @@ impl ConnectorSecrets {
     }
 
     /// `GET /_connector/_secret/{id}`: `{"id", "value"}`.
-    pub async fn get(&self, id: &str, forwarded: &Forwarded) -> Result<Value, ApiError> {
+    pub async fn get(&self, id: &str, forwarded: &Forwarded) -> Result<Value, SecretError> {
         require_id(id)?;
         let found = self
             .store
@@ -128,7 +145,7 @@ impl ConnectorSecrets {
             // Elasticsearch answers with the stored value's text, whatever its type.
             Some(other) if !other.is_null() => other.to_string(),
             // Elasticsearch fails with a 500 on a stored secret without a value.
-            _ => return Err(secret_not_found(id)),
+            _ => return Err(SecretError::NotFound { id: id.to_owned() }),
         };
         let mut answer = Map::with_capacity(2);
         answer.insert("id".into(), id.into());
@@ -138,7 +155,7 @@ impl ConnectorSecrets {
 
     /// `DELETE /_connector/_secret/{id}`: `{"deleted": true}`. Not refreshed, as in
     /// Elasticsearch.
-    pub async fn delete(&self, id: &str, forwarded: &Forwarded) -> Result<Value, ApiError> {
+    pub async fn delete(&self, id: &str, forwarded: &Forwarded) -> Result<Value, SecretError> {
         require_id(id)?;
         self.store
             .delete_refreshed(SECRETS_ALIAS, id, RefreshPolicy::Interval, forwarded)
@@ -154,25 +171,18 @@ fn document(value: &str) -> Map<String, Value> {
 }
 
 /// The validation of a get or delete.
-fn require_id(id: &str) -> Result<(), ApiError> {
+fn require_id(id: &str) -> Result<(), SecretError> {
     if id.is_empty() {
-        return Err(ApiError::validation([
-            "[id] of the connector secret cannot be null or empty.".to_owned(),
-        ]));
+        return Err(SecretError::NoId);
     }
     Ok(())
 }
 
-fn secret_not_found(id: &str) -> ApiError {
-    ApiError::new(ErrorType::ResourceNotFound, format!("No secret with id [{id}]"))
-}
-
-/// A missing secret, or the cluster's answer for a missing index when no secret was ever
-/// stored.
-fn not_found(id: &str, missing: Missing) -> ApiError {
+/// A missing secret, or a missing index when no secret was ever stored.
+fn not_found(id: &str, missing: Missing) -> SecretError {
     match missing {
-        Missing::Document => secret_not_found(id),
-        Missing::Index => ApiError::index_not_found(SECRETS_ALIAS),
+        Missing::Document => SecretError::NotFound { id: id.to_owned() },
+        Missing::Index => SecretError::IndexMissing { index: SECRETS_ALIAS },
     }
 }
 
@@ -254,6 +264,7 @@ fn conceal_text(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorType;
 
     #[test]
     fn a_parse_error_does_not_repeat_the_token_it_found() {
