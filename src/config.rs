@@ -383,8 +383,8 @@ impl Default for Layered {
             passthrough_timeout: None,
             unsafe_passthrough_service_credentials: false,
             authorization: Authorization::Auto,
-            // A revoked role stops working through the service within this time; the check it
-            // saves costs a round trip to the cluster per request (docs/benchmarks.md).
+            // A revoked role stops working through the service within this time; each check it
+            // saves is a round trip to the cluster (two questions sent at once).
             privilege_cache_ttl: Duration::from_secs(30),
             install_templates: true,
             ingest_pipeline: IngestPipeline::Full,
