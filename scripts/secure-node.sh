@@ -3,10 +3,20 @@
 # authentication and authorization: HTTPS on 127.0.0.1 only, single-node discovery, 512 MiB heap,
 # data in a fresh directory, run as the unprivileged node user. `start` makes a throwaway CA and a
 # node certificate with openssl, sets the `elastic` password, waits until the cluster is healthy,
-# creates the connector indices, two file-based roles and two file-realm users (this
-# distribution cannot keep users or roles in the .security index), and then smoke-checks them:
+# creates the connector indices, file-based roles and file-realm users (this distribution cannot
+# keep users or roles in the .security index), and then smoke-checks them:
 #   connectors_writer  read + write on .elastic-connectors*   user writer / writer-password
 #   connectors_reader  read on .elastic-connectors*           user reader / reader-password
+# and, for the authorization tests, Elasticsearch's connector cluster privileges (password
+# <user>-password each):
+#   connector_monitor  cluster monitor_connector                              user mon
+#   connector_manager  cluster manage_connector                               user mgr
+#   connector_secrets  cluster read_connector_secrets, write_connector_secrets  user mgrsec (with connector_manager)
+#   connectors_writer  (above), no cluster privilege                          user rawidx
+#   (no role)                                                                 user nobody
+#   connector_service  the connector service's API key role as Elastic documents it: cluster
+#                      monitor, manage_connector; all on search-*, .search-acl-filter-search-*
+#                      and .elastic-connectors*                               user connsvc
 # (.elastic-connectors* covers the connectors, their sync jobs and the service's index-name
 # reservations, which create-index.sh creates here as elastic.)
 # Running `start` against a node that is already up only re-applies the index, roles and users.
@@ -127,6 +137,17 @@ connectors_reader:
     - names: ["$CONNECTORS_INDEX*"]
       privileges: [read]
       allow_restricted_indices: true
+connector_monitor:
+  cluster: [monitor_connector]
+connector_manager:
+  cluster: [manage_connector]
+connector_secrets:
+  cluster: [read_connector_secrets, write_connector_secrets]
+connector_service:
+  cluster: [monitor, manage_connector]
+  indices:
+    - names: ["search-*", ".search-acl-filter-search-*", "$CONNECTORS_INDEX*"]
+      privileges: [all]
 YAML
 }
 
@@ -138,24 +159,33 @@ es_users() {
     "$(node_home elasticsearch)/bin/elasticsearch-users" "$@"
 }
 
-# Whether user $1 with password $2 authenticates on the running node and holds role $3.
+# Whether user $1 with password $2 authenticates on the running node and holds the roles $3
+# (comma-separated; empty: no role at all).
 user_ready() {
-  local out
+  local out role
   out=$(scurl -f -u "$1:$2" "$url/_security/_authenticate" 2>/dev/null) || return 1
-  case "$out" in *"\"$3\""*) return 0 ;; *) return 1 ;; esac
+  if [ -z "$3" ]; then
+    case "$out" in *'"roles":[]'*) return 0 ;; *) return 1 ;; esac
+  fi
+  for role in ${3//,/ }; do
+    case "$out" in *"\"$role\""*) ;; *) return 1 ;; esac
+  done
 }
 
-# Makes file-realm user $1 with password $2 and role $3, or brings an existing one in line.
-# With $4 = running, a user that already authenticates with that password and role is left alone.
+# Makes file-realm user $1 with password $2 and the roles $3 (comma-separated, may be empty), or
+# brings an existing one in line. With $4 = running, a user that already authenticates with that
+# password and those roles is left alone.
 ensure_user() {
-  local name=$1 pw=$2 role=$3
-  if [ "${4:-}" = running ] && user_ready "$name" "$pw" "$role"; then
+  local name=$1 pw=$2 roles=$3
+  if [ "${4:-}" = running ] && user_ready "$name" "$pw" "$roles"; then
     return 0
   fi
   if es_users list "$name" >/dev/null 2>&1; then
-    es_users passwd "$name" -p "$pw" && es_users roles "$name" -a "$role"
+    es_users passwd "$name" -p "$pw" && { [ -z "$roles" ] || es_users roles "$name" -a "$roles"; }
+  elif [ -n "$roles" ]; then
+    es_users useradd "$name" -p "$pw" -r "$roles"
   else
-    es_users useradd "$name" -p "$pw" -r "$role"
+    es_users useradd "$name" -p "$pw"
   fi >>"$run/users.log" 2>&1 || { cat "$run/users.log" >&2; die "could not set up the file-realm user $name"; }
 }
 
@@ -168,17 +198,26 @@ ensure_roles_and_users() {
   fi
   ensure_user writer writer-password connectors_writer "${1:-}"
   ensure_user reader reader-password connectors_reader "${1:-}"
+  # the users of the authorization tests (authorization = cluster_privileges)
+  ensure_user mon mon-password connector_monitor "${1:-}"
+  ensure_user mgr mgr-password connector_manager "${1:-}"
+  ensure_user mgrsec mgrsec-password connector_manager,connector_secrets "${1:-}"
+  ensure_user rawidx rawidx-password connectors_writer "${1:-}"
+  ensure_user nobody nobody-password "" "${1:-}"
+  ensure_user connsvc connsvc-password connector_service "${1:-}"
 }
 
 # Waits until both users authenticate with their roles (file changes are picked up within ~5 s).
 wait_users() {
   local waited=0
-  until user_ready writer writer-password connectors_writer && user_ready reader reader-password connectors_reader; do
-    [ "$waited" -lt 60 ] || die "the file-realm users writer and reader do not authenticate at $url"
+  until user_ready writer writer-password connectors_writer && user_ready reader reader-password connectors_reader \
+    && user_ready mon mon-password connector_monitor && user_ready mgrsec mgrsec-password connector_manager,connector_secrets \
+    && user_ready nobody nobody-password "" && user_ready connsvc connsvc-password connector_service; do
+    [ "$waited" -lt 60 ] || die "the file-realm users (writer, reader, mon, mgr, mgrsec, rawidx, nobody, connsvc) do not authenticate at $url"
     sleep 1
     waited=$((waited + 1))
   done
-  log "roles connectors_writer, connectors_reader and users writer, reader are in place"
+  log "roles connectors_writer, connectors_reader, connector_monitor, connector_manager, connector_secrets, connector_service and their users are in place"
 }
 
 # Prints the HTTP status of a request; curl's own failures (TLS, connection) are fatal.
@@ -237,6 +276,7 @@ start() {
   echo "secure elasticsearch running at $url"
   echo "CA certificate: $ca_copy"
   echo "users: elastic / $password (superuser), writer / writer-password (connectors_writer), reader / reader-password (connectors_reader)"
+  echo "       mon (connector_monitor), mgr (connector_manager), mgrsec (connector_manager, connector_secrets), rawidx (connectors_writer), nobody (no role), connsvc (connector_service); each with password <user>-password"
 }
 
 case "$action" in
