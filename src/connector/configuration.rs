@@ -4,7 +4,8 @@
 
 use serde_json::{json, Map, Value};
 
-use super::model::Names;
+use super::model::{Names, STATUS};
+use super::status::ConnectorStatus;
 use crate::documents::{merged, Source};
 use crate::error::{ApiError, ErrorType};
 use crate::http::json::{Json, JsonValue};
@@ -226,7 +227,7 @@ pub fn replace(source: &Source, configuration: &Map<String, Value>) -> Source {
         .collect();
     let mut doc = source.clone();
     doc.insert("configuration".into(), Value::Object(written));
-    doc.insert("status".into(), "configured".into());
+    doc.insert(STATUS.into(), ConnectorStatus::Configured.as_str().into());
     doc
 }
 
@@ -252,7 +253,7 @@ pub fn set_values(source: &Source, values: &Map<String, Value>) -> Result<Source
         .iter()
         .map(|(key, value)| (key.clone(), json!({ "value": value })))
         .collect();
-    let partial = json!({"configuration": configuration, "status": "configured"});
+    let partial = json!({"configuration": configuration, STATUS: ConnectorStatus::Configured.as_str()});
     Ok(merged(
         source.clone(),
         partial.as_object().expect("a JSON object literal"),

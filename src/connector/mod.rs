@@ -11,6 +11,7 @@ pub mod index_names;
 pub mod model;
 pub mod requests;
 pub mod scheduling;
+pub mod status;
 
 use std::sync::Arc;
 
@@ -28,6 +29,7 @@ use crate::http::request::{Fields, Params};
 use crate::time::{format_instant, parse_date, request_stamp};
 use index_names::{Claim, IndexNames};
 use model::{Creation, MANAGED_INDEX_PREFIX};
+use status::ConnectorStatus;
 
 /// The answer of a connector operation.
 type Reply = Result<Value, ApiError>;
@@ -271,14 +273,14 @@ impl Connectors {
     pub async fn update_error(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
         let error = body.str("error");
         let status = if error.is_some_and(|error| !error.is_empty()) {
-            "error"
+            ConnectorStatus::Error
         } else {
-            "connected"
+            ConnectorStatus::Connected
         };
         let error = error.map_or(Value::Null, Value::from);
         self.merge(
             id,
-            partial([("error", error), (model::STATUS, status.into())]),
+            partial([("error", error), (model::STATUS, status.as_str().into())]),
             forwarded,
         )
         .await
@@ -428,10 +430,9 @@ impl Connectors {
             }
             let mut changes = vec![(model::IS_NATIVE, Value::from(is_native))];
             if let Some(status) = source.get(model::STATUS).and_then(Value::as_str) {
-                let status = if status == "connected" {
-                    "configured"
-                } else {
-                    status
+                let status = match ConnectorStatus::stored(status) {
+                    Some(ConnectorStatus::Connected) => ConnectorStatus::Configured.as_str(),
+                    _ => status,
                 };
                 changes.push((model::STATUS, status.into()));
             }
@@ -467,13 +468,16 @@ impl Connectors {
             ]));
         }
         let set = |source: &Source| {
-            let created = source.get(model::STATUS).and_then(Value::as_str) == Some("created");
-            let status = if created { "created" } else { "needs_configuration" };
+            let stored = source.get(model::STATUS).and_then(Value::as_str);
+            let status = match stored.and_then(ConnectorStatus::stored) {
+                Some(ConnectorStatus::Created) => ConnectorStatus::Created,
+                _ => ConnectorStatus::NeedsConfiguration,
+            };
             Ok(Decision::new(with(
                 source,
                 [
                     ("service_type", service_type.into()),
-                    (model::STATUS, status.into()),
+                    (model::STATUS, status.as_str().into()),
                 ],
             )))
         };
@@ -483,10 +487,7 @@ impl Connectors {
     /// `PUT /_connector/{id}/_status`: only where the connector protocol's state machine allows,
     /// checked against the status the write replaces.
     pub async fn update_status(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
-        let Some(to) = body
-            .str(model::STATUS)
-            .and_then(|status| model::CONNECTOR_STATUS.parse(status).ok())
-        else {
+        let Some(to) = body.str(model::STATUS).and_then(ConnectorStatus::parse) else {
             return Err(ApiError::validation(["[status] cannot be [null].".to_owned()]));
         };
         let set = |source: &Source| {
@@ -494,11 +495,11 @@ impl Connectors {
                 .get(model::STATUS)
                 .and_then(Value::as_str)
                 .unwrap_or("null");
-            let from = model::CONNECTOR_STATUS.parse(stored)?;
-            if !model::may_become(from, to) {
+            let from = ConnectorStatus::parse(stored).ok_or_else(|| model::unknown_status(stored))?;
+            if !from.may_become(to) {
                 return Err(model::invalid_transition(from, to));
             }
-            Ok(Decision::new(with(source, [(model::STATUS, to.into())])))
+            Ok(Decision::new(with(source, [(model::STATUS, to.as_str().into())])))
         };
         self.decide(id, &set, forwarded).await.map(result)
     }

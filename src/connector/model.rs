@@ -3,6 +3,7 @@
 
 use serde_json::{json, Map, Value};
 
+use super::status::ConnectorStatus;
 use super::{filtering, scheduling};
 use crate::documents::Source;
 use crate::error::{ApiError, ErrorType};
@@ -64,46 +65,21 @@ impl Names {
     }
 }
 
-/// The statuses of a connector.
-pub const CONNECTOR_STATUS: Names = Names {
-    kind: "ConnectorStatus",
-    names: &[
-        "created",
-        "needs_configuration",
-        "configured",
-        "connected",
-        "error",
-    ],
-    ignore_case: true,
-};
-
-/// The connector protocol's state machine, as `_status` enforces it: for each status, where it
-/// may go.
-const TRANSITIONS: [(&str, &[&str]); 5] = [
-    ("created", &["needs_configuration", "error"]),
-    ("needs_configuration", &["configured", "error"]),
-    (
-        "configured",
-        &["needs_configuration", "configured", "connected", "error"],
-    ),
-    ("connected", &["configured", "connected", "error"]),
-    ("error", &["configured", "connected", "error"]),
-];
-
-/// Whether a connector in status `from` may move to `to`.
-pub fn may_become(from: &str, to: &str) -> bool {
-    TRANSITIONS
-        .iter()
-        .any(|(status, next)| *status == from && next.contains(&to))
-}
-
 /// Elasticsearch's answer to a status change the state machine forbids.
-pub fn invalid_transition(from: &str, to: &str) -> ApiError {
+pub fn invalid_transition(from: ConnectorStatus, to: ConnectorStatus) -> ApiError {
     let reason = format!(
         "Invalid transition attempt from [{from}] to [{to}]. Such a status transition is not supported by the Connector Protocol."
     );
     ApiError::new(ErrorType::Status, reason.clone())
         .caused_by(ApiError::new(ErrorType::ConnectorInvalidStatusTransition, reason))
+}
+
+/// Elasticsearch's answer to a status it has no `ConnectorStatus` for.
+pub fn unknown_status(value: &str) -> ApiError {
+    ApiError::new(
+        ErrorType::IllegalArgument,
+        format!("Unknown ConnectorStatus [{value}]."),
+    )
 }
 
 /// What a create request gives; everything else is a default.
@@ -143,11 +119,11 @@ pub fn new_connector(creation: &Creation, now: &str) -> Source {
         put("service_type", service_type.into());
     }
     let status = if creation.is_native {
-        "needs_configuration"
+        ConnectorStatus::NeedsConfiguration
     } else {
-        "created"
+        ConnectorStatus::Created
     };
-    put(STATUS, status.into());
+    put(STATUS, status.as_str().into());
     put("sync_now", false.into());
     put(DELETED, false.into());
     doc
@@ -168,17 +144,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_state_machine_is_the_connector_protocols() {
-        assert!(may_become("created", "needs_configuration"));
-        assert!(may_become("created", "error"));
-        assert!(!may_become("created", "connected"));
-        assert!(!may_become("created", "created"));
-        assert!(may_become("configured", "configured"));
-        assert!(may_become("connected", "connected"));
-        assert!(!may_become("connected", "needs_configuration"));
-        assert!(may_become("error", "connected"));
-        assert!(!may_become("bogus", "error"));
-        let err = invalid_transition("created", "connected");
+    fn a_forbidden_transition_is_answered_in_elasticsearchs_words() {
+        let err = invalid_transition(ConnectorStatus::Created, ConnectorStatus::Connected);
         assert_eq!(
             err.body()["error"]["reason"],
             "Invalid transition attempt from [created] to [connected]. Such a status transition is not supported by the Connector Protocol."
@@ -191,8 +158,10 @@ mod tests {
 
     #[test]
     fn names_read_as_elasticsearch_reads_its_enums() {
-        assert_eq!(CONNECTOR_STATUS.parse("CONNECTED").unwrap(), "connected");
-        let err = CONNECTOR_STATUS.parse("bogus").unwrap_err();
+        assert_eq!(filtering::POLICY.parse("INCLUDE").unwrap(), "include");
+        let err = filtering::POLICY.parse("bogus").unwrap_err();
+        assert_eq!(err.body()["error"]["reason"], "Unknown FilteringPolicy [bogus].");
+        let err = unknown_status("bogus");
         assert_eq!(err.body()["error"]["reason"], "Unknown ConnectorStatus [bogus].");
     }
 

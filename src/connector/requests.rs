@@ -3,6 +3,7 @@
 
 use serde_json::{json, Map, Value};
 
+use super::status::ConnectorStatus;
 use super::{configuration, filtering, scheduling};
 use crate::error::{ApiError, ErrorType};
 use crate::http::json::{Json, JsonValue};
@@ -125,6 +126,18 @@ fn check_sync_status(value: &Json) -> Result<(), ApiError> {
     }
 }
 
+/// A status of `_status` (null reads as the text `null`, as Elasticsearch passes it on).
+fn check_status(value: &Json) -> Result<(), ApiError> {
+    let text = match &value.value {
+        JsonValue::String(text) => text.as_str(),
+        _ => "null",
+    };
+    match ConnectorStatus::parse(text) {
+        Some(_) => Ok(()),
+        None => Err(super::model::unknown_status(text)),
+    }
+}
+
 const DATE_OR_NULL: Kind = Kind::Checked(&Kind::StrOrNull, filtering::check_date);
 const SYNC_STATUS_OR_NULL: Kind = Kind::Checked(&Kind::StrOrNull, check_sync_status);
 
@@ -199,10 +212,7 @@ pub const SERVICE_TYPE: BodyParser = BodyParser {
 
 pub const STATUS: BodyParser = BodyParser {
     name: "connector_update_status_request",
-    fields: &[(
-        "status",
-        Kind::Checked(&Kind::Str, |value| super::model::CONNECTOR_STATUS.check(value)),
-    )],
+    fields: &[("status", Kind::Checked(&Kind::Str, check_status))],
     required: &[],
 };
 
