@@ -21,14 +21,18 @@ use serde_json::{json, Map, Value};
 use crate::cluster::Forwarded;
 use crate::documents::layouts::{self, Layout};
 use crate::documents::{
-    merged, page, page_bounds, with_id, Applied, Decide, Decision, Outcome, Rule, Source, Store, Target,
-    Written,
+    merged, page, with_id, Applied, Decide, Decision, Outcome, Rule, Source, Store, Target, Written,
 };
 use crate::error::{ApiError, ErrorType};
-use crate::http::request::{Fields, Params};
+use crate::sync_job::status::ConnectorSyncStatus;
 use crate::time::{format_instant, parse_date, request_stamp};
 use index_names::{Claim, IndexNames};
-use model::{Creation, MANAGED_INDEX_PREFIX};
+use model::MANAGED_INDEX_PREFIX;
+use requests::{
+    DeleteConnector, GetConnector, ListConnectors, PutConnector, UpdateApiKeyId, UpdateConfiguration,
+    UpdateError, UpdateFeatures, UpdateFiltering, UpdateFilteringValidation, UpdateIndexName, UpdateLastSync,
+    UpdateName, UpdateNative, UpdatePipeline, UpdateScheduling, UpdateServiceType, UpdateStatus,
+};
 use status::ConnectorStatus;
 
 /// The answer of a connector operation.
@@ -61,19 +65,12 @@ impl Connectors {
     pub async fn put(
         &self,
         id: Option<&str>,
-        body: &Fields,
+        creation: &PutConnector,
         forwarded: &Forwarded,
     ) -> Result<(StatusCode, Value), ApiError> {
-        let creation = Creation {
-            description: body.str("description"),
-            index_name: body.str(model::INDEX_NAME),
-            is_native: body.bool(model::IS_NATIVE).unwrap_or(false),
-            language: body.str("language"),
-            name: body.str("name"),
-            service_type: body.str("service_type"),
-        };
+        let index_name = creation.index_name.as_deref();
         let mut problems = Vec::new();
-        if let Some(index_name) = creation.index_name {
+        if let Some(index_name) = index_name {
             problems.extend(index_names::invalid(index_name));
             if creation.is_native && !index_name.starts_with(MANAGED_INDEX_PREFIX) {
                 problems.push(format!("Index [{index_name}] is invalid. Index attached to an Elastic-managed connector must start with the prefix: [{MANAGED_INDEX_PREFIX}]"));
@@ -82,12 +79,12 @@ impl Connectors {
         if !problems.is_empty() {
             return Err(ApiError::validation(problems));
         }
-        if let Some(index_name) = creation.index_name {
+        if let Some(index_name) = index_name {
             self.names.check_unused(index_name, id, forwarded).await?;
         }
         let generated = id.is_none().then(crate::ids::base64_uuid);
         let id = id.or(generated.as_deref()).unwrap_or_default();
-        let claim = self.claim(creation.index_name, id, forwarded).await?;
+        let claim = self.claim(index_name, id, forwarded).await?;
         // The name the connector held before, released once the new document is written.
         let previous = match generated {
             Some(_) => None,
@@ -96,15 +93,13 @@ impl Connectors {
                 .await?
                 .and_then(|source| model::index_name(&source).map(str::to_owned)),
         };
-        let doc = model::new_connector(&creation, &request_stamp());
+        let doc = model::new_connector(creation, &request_stamp());
         let written = self
             .store
             .put(&self.connectors, id, &doc, generated.is_some(), forwarded)
             .await;
-        let written = self
-            .settle(claim, creation.index_name, id, written, forwarded)
-            .await?;
-        self.release_previous(previous.as_deref(), creation.index_name, id, forwarded)
+        let written = self.settle(claim, index_name, id, written, forwarded).await?;
+        self.release_previous(previous.as_deref(), index_name, id, forwarded)
             .await;
         Ok(match written {
             // An existing document with a new id can only be this request's own earlier
@@ -115,23 +110,18 @@ impl Connectors {
     }
 
     /// `GET /_connector/{id}`
-    pub async fn get(&self, id: &str, params: &Params, forwarded: &Forwarded) -> Reply {
-        let include_deleted = params.bool("include_deleted", false)?;
+    pub async fn get(&self, id: &str, request: &GetConnector, forwarded: &Forwarded) -> Reply {
         match self.stored(id, forwarded).await? {
-            Some(source) if include_deleted || !model::is_deleted(&source) => Ok(with_id(id, source)),
+            Some(source) if request.include_deleted || !model::is_deleted(&source) => Ok(with_id(id, source)),
             _ => Err(ApiError::connector_not_found(id)),
         }
     }
 
     /// `GET /_connector`: by index name, filtered by index names, names, service types and a
     /// wildcard query.
-    pub async fn list(&self, params: &Params, forwarded: &Forwarded) -> Reply {
-        let from = params.int("from", 0)?;
-        let size = params.int("size", 100)?;
-        let include_deleted = params.bool("include_deleted", false)?;
-        page_bounds(from, size)?;
-        let index_names = params.list(model::INDEX_NAME).unwrap_or_default();
-        let problems: Vec<String> = index_names
+    pub async fn list(&self, request: &ListConnectors, forwarded: &Forwarded) -> Reply {
+        let problems: Vec<String> = request
+            .index_names
             .iter()
             .filter_map(|name| index_names::invalid(name))
             .collect();
@@ -139,16 +129,16 @@ impl Connectors {
             return Err(ApiError::validation(problems));
         }
         let mut must = Vec::new();
-        for (param, field) in [
-            (model::INDEX_NAME, model::INDEX_NAME),
-            ("connector_name", "name"),
-            ("service_type", "service_type"),
+        for (values, field) in [
+            (&request.index_names, model::INDEX_NAME),
+            (&request.connector_names, "name"),
+            (&request.service_types, "service_type"),
         ] {
-            if let Some(values) = params.list(param).filter(|values| !values.is_empty()) {
+            if !values.is_empty() {
                 must.push(json!({"terms": {field: values}}));
             }
         }
-        if let Some(query) = params.get("query").filter(|query| !query.is_empty()) {
+        if let Some(query) = &request.query {
             let pattern = format!("*{query}*");
             let should: Vec<Value> = [model::INDEX_NAME, "name", "description"]
                 .iter()
@@ -160,12 +150,12 @@ impl Connectors {
         if !must.is_empty() {
             query.insert("must".into(), Value::Array(must));
         }
-        if !include_deleted {
+        if !request.include_deleted {
             query.insert("must_not".into(), json!([{"term": {model::DELETED: true}}]));
         }
         let search = json!({
-            "from": from,
-            "size": size,
+            "from": request.from,
+            "size": request.size,
             "query": {"bool": query},
             "sort": [{model::INDEX_NAME: {"order": "asc", "unmapped_type": "keyword"}}],
         });
@@ -178,10 +168,8 @@ impl Connectors {
 
     /// `DELETE /_connector/{id}`: soft (marked `deleted`) unless `hard`, then its sync jobs if
     /// asked.
-    pub async fn delete(&self, id: &str, params: &Params, forwarded: &Forwarded) -> Reply {
-        let hard = params.bool("hard", false)?;
-        let delete_sync_jobs = params.bool("delete_sync_jobs", false)?;
-        let held = if hard {
+    pub async fn delete(&self, id: &str, request: &DeleteConnector, forwarded: &Forwarded) -> Reply {
+        let held = if request.hard {
             let held = self
                 .stored(id, forwarded)
                 .await?
@@ -204,7 +192,7 @@ impl Connectors {
         if let Some(name) = held {
             self.names.release(&name, id, forwarded).await;
         }
-        if delete_sync_jobs {
+        if request.delete_sync_jobs {
             let failures = self
                 .store
                 .delete_by_query(&self.jobs.alias, json!({"term": {"connector.id": id}}), forwarded)
@@ -237,15 +225,28 @@ impl Connectors {
     }
 
     /// `PUT /_connector/{id}/_api_key_id`: the ids given; null clears nothing.
-    pub async fn update_api_key_id(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
-        self.merge_given(id, body, ["api_key_id", "api_key_secret_id"], forwarded)
-            .await
+    pub async fn update_api_key_id(
+        &self,
+        id: &str,
+        request: &UpdateApiKeyId,
+        forwarded: &Forwarded,
+    ) -> Reply {
+        let given = [
+            ("api_key_id", request.api_key_id.as_deref()),
+            ("api_key_secret_id", request.api_key_secret_id.as_deref()),
+        ];
+        self.merge_given(id, given, forwarded).await
     }
 
     /// `PUT /_connector/{id}/_configuration`: the whole schema, or the values of existing entries.
-    pub async fn update_configuration(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
-        let (schema, values) = (body.object("configuration"), body.object("values"));
-        match (&schema, &values) {
+    pub async fn update_configuration(
+        &self,
+        id: &str,
+        request: &UpdateConfiguration,
+        forwarded: &Forwarded,
+    ) -> Reply {
+        let (schema, values) = (&request.configuration, &request.values);
+        match (schema, values) {
             (None, None) => {
                 return Err(ApiError::validation([
                     "[configuration] and [values] cannot both be null.".to_owned(),
@@ -259,19 +260,19 @@ impl Connectors {
             _ => {}
         }
         if let Some(schema) = schema {
-            let replace = |source: &Source| Ok(Decision::new(configuration::replace(source, &schema)));
+            let replace = |source: &Source| Ok(Decision::new(configuration::replace(source, schema)));
             self.decide(id, &replace, forwarded).await?;
             // Elasticsearch replaces the schema with a script, which always reports a change.
             return Ok(json!({ "result": Applied::Updated.result() }));
         }
-        let values = values.unwrap_or_default();
+        let values = values.clone().unwrap_or_default();
         let set = |source: &Source| configuration::set_values(source, &values).map(Decision::new);
         self.decide(id, &set, forwarded).await.map(result)
     }
 
     /// `PUT /_connector/{id}/_error`: the error, and `error` or `connected` as the status.
-    pub async fn update_error(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
-        let error = body.str("error");
+    pub async fn update_error(&self, id: &str, request: &UpdateError, forwarded: &Forwarded) -> Reply {
+        let error = request.error.as_deref();
         let status = if error.is_some_and(|error| !error.is_empty()) {
             ConnectorStatus::Error
         } else {
@@ -287,26 +288,27 @@ impl Connectors {
     }
 
     /// `PUT /_connector/{id}/_features`: the features given, merged into the stored ones.
-    pub async fn update_features(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
-        let features = requests::features(&body.value("features").unwrap_or_default());
+    pub async fn update_features(&self, id: &str, request: &UpdateFeatures, forwarded: &Forwarded) -> Reply {
+        let features = model::features(request);
         self.merge(id, partial([("features", features)]), forwarded).await
     }
 
     /// `PUT /_connector/{id}/_filtering`: the whole filtering list, or a new draft.
-    pub async fn update_filtering(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
+    pub async fn update_filtering(
+        &self,
+        id: &str,
+        request: &UpdateFiltering,
+        forwarded: &Forwarded,
+    ) -> Reply {
         let now = request_stamp();
-        let (list, rules, snippet) = (
-            body.value("filtering"),
-            body.value("rules"),
-            body.value("advanced_snippet"),
-        );
+        let (list, rules, snippet) = (&request.filtering, &request.rules, &request.advanced_snippet);
         if let Some(list) = list {
             if rules.is_some() || snippet.is_some() {
                 return Err(ApiError::validation([
                     "If [filtering] is specified, [rules] and [advanced_snippet] should not be present in the request body.".to_owned(),
                 ]));
             }
-            let written = filtering::filtering_list(&list, &now);
+            let written = filtering::filtering_list(list, &now);
             return self.merge(id, partial([("filtering", written)]), forwarded).await;
         }
         if rules.is_none() && snippet.is_none() {
@@ -314,14 +316,12 @@ impl Connectors {
                 "[advanced_snippet] and [rules] cannot be both [null].".to_owned(),
             ]));
         }
-        let rules: Option<Vec<Value>> = rules.map(|rules| {
-            let rules = match rules {
-                Value::Array(rules) => rules,
-                one => vec![one],
-            };
-            rules.iter().map(|rule| filtering::rule(rule, &now)).collect()
-        });
-        let snippet = snippet.map(|snippet| filtering::advanced_snippet(&snippet, &now));
+        let rules: Option<Vec<Value>> = rules
+            .as_ref()
+            .map(|rules| rules.iter().map(|rule| filtering::rule(rule, &now)).collect());
+        let snippet = snippet
+            .as_ref()
+            .map(|snippet| filtering::advanced_snippet(snippet, &now));
         let draft = |source: &Source| {
             filtering::update_draft(source, rules.clone(), snippet.clone(), &now).map(Decision::new)
         };
@@ -329,9 +329,14 @@ impl Connectors {
     }
 
     /// `PUT /_connector/{id}/_filtering/_validation`
-    pub async fn update_filtering_validation(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
+    pub async fn update_filtering_validation(
+        &self,
+        id: &str,
+        request: &UpdateFilteringValidation,
+        forwarded: &Forwarded,
+    ) -> Reply {
         let now = request_stamp();
-        let validation = filtering::validation(&body.value("validation").unwrap_or_default());
+        let validation = filtering::validation(&request.validation);
         let set = |source: &Source| {
             filtering::set_draft_validation(source, validation.clone(), &now).map(Decision::new)
         };
@@ -346,8 +351,13 @@ impl Connectors {
     }
 
     /// `PUT /_connector/{id}/_index_name`: a name no other connector holds, or none.
-    pub async fn update_index_name(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
-        let name = body.str(model::INDEX_NAME);
+    pub async fn update_index_name(
+        &self,
+        id: &str,
+        request: &UpdateIndexName,
+        forwarded: &Forwarded,
+    ) -> Reply {
+        let name = request.index_name.as_deref();
         if let Some(problem) = name.and_then(index_names::invalid) {
             return Err(ApiError::validation([problem]));
         }
@@ -388,37 +398,66 @@ impl Connectors {
     }
 
     /// `PUT /_connector/{id}/_last_sync`: the statistics given; null clears nothing.
-    pub async fn update_last_sync(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
-        let mut stats = Source::new();
-        for (field, _) in requests::LAST_SYNC.fields {
-            let Some(value) = body.value(field) else { continue };
-            let value = match *field {
-                field if field.ends_with("_at") || field == "last_synced" => value
-                    .as_str()
-                    .and_then(parse_date)
-                    .map_or(value.clone(), |instant| format_instant(instant).into()),
-                field if field.ends_with("_status") => value
-                    .as_str()
-                    .map(str::to_lowercase)
-                    .map_or(value.clone(), Value::from),
-                field if field.ends_with("_count") => body.long(field).map_or(value, Value::from),
-                _ => value,
-            };
-            stats.insert((*field).to_owned(), value);
-        }
+    pub async fn update_last_sync(&self, id: &str, request: &UpdateLastSync, forwarded: &Forwarded) -> Reply {
+        let text = |given: &Option<String>| given.as_deref().map(Value::from);
+        // Dates as Elasticsearch writes them back.
+        let date = |given: &Option<String>| {
+            given.as_deref().map(|text| {
+                parse_date(text).map_or_else(|| text.into(), |instant| format_instant(instant).into())
+            })
+        };
+        let status = |given: Option<ConnectorSyncStatus>| given.map(|status| Value::from(status.as_str()));
+        let count = |given: Option<i64>| given.map(Value::from);
+        let stats: Source = [
+            (
+                "last_access_control_sync_error",
+                text(&request.last_access_control_sync_error),
+            ),
+            (
+                "last_access_control_sync_scheduled_at",
+                date(&request.last_access_control_sync_scheduled_at),
+            ),
+            (
+                "last_access_control_sync_status",
+                status(request.last_access_control_sync_status),
+            ),
+            (
+                "last_deleted_document_count",
+                count(request.last_deleted_document_count),
+            ),
+            (
+                "last_incremental_sync_scheduled_at",
+                date(&request.last_incremental_sync_scheduled_at),
+            ),
+            (
+                "last_indexed_document_count",
+                count(request.last_indexed_document_count),
+            ),
+            ("last_sync_error", text(&request.last_sync_error)),
+            ("last_sync_scheduled_at", date(&request.last_sync_scheduled_at)),
+            ("last_sync_status", status(request.last_sync_status)),
+            ("last_synced", date(&request.last_synced)),
+            ("sync_cursor", request.sync_cursor.clone().map(Value::Object)),
+        ]
+        .into_iter()
+        .filter_map(|(field, value)| Some((field.to_owned(), value?)))
+        .collect();
         self.merge(id, stats, forwarded).await
     }
 
     /// `PUT /_connector/{id}/_name`: the name and description given; null clears nothing.
-    pub async fn update_name(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
-        self.merge_given(id, body, ["name", "description"], forwarded)
-            .await
+    pub async fn update_name(&self, id: &str, request: &UpdateName, forwarded: &Forwarded) -> Reply {
+        let given = [
+            ("name", request.name.as_deref()),
+            ("description", request.description.as_deref()),
+        ];
+        self.merge_given(id, given, forwarded).await
     }
 
     /// `PUT /_connector/{id}/_native`: a connector becomes Elastic-managed only with a
     /// `content-` index; a connected one goes back to `configured`.
-    pub async fn update_native(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
-        let is_native = body.bool(model::IS_NATIVE).unwrap_or(false);
+    pub async fn update_native(&self, id: &str, request: &UpdateNative, forwarded: &Forwarded) -> Reply {
+        let is_native = request.is_native;
         let set = |source: &Source| {
             if let Some(index_name) = model::index_name(source) {
                 if is_native && !index_name.starts_with(MANAGED_INDEX_PREFIX) {
@@ -442,14 +481,19 @@ impl Connectors {
     }
 
     /// `PUT /_connector/{id}/_pipeline`
-    pub async fn update_pipeline(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
-        let pipeline = requests::pipeline(&body.value("pipeline").unwrap_or_default());
+    pub async fn update_pipeline(&self, id: &str, request: &UpdatePipeline, forwarded: &Forwarded) -> Reply {
+        let pipeline = model::pipeline(request);
         self.merge(id, partial([("pipeline", pipeline)]), forwarded).await
     }
 
     /// `PUT /_connector/{id}/_scheduling`: the schedules given, each replacing its kind.
-    pub async fn update_scheduling(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
-        let schedules = scheduling::scheduling(&body.value("scheduling").unwrap_or_default());
+    pub async fn update_scheduling(
+        &self,
+        id: &str,
+        request: &UpdateScheduling,
+        forwarded: &Forwarded,
+    ) -> Reply {
+        let schedules = scheduling::scheduling(request);
         if schedules.is_empty() {
             return Err(ApiError::validation([
                 "[scheduling] object needs to define at least one schedule type: [full | incremental | access_control]".to_owned(),
@@ -460,8 +504,13 @@ impl Connectors {
     }
 
     /// `PUT /_connector/{id}/_service_type`: a connector past `created` needs configuring again.
-    pub async fn update_service_type(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
-        let service_type = body.str("service_type").unwrap_or_default();
+    pub async fn update_service_type(
+        &self,
+        id: &str,
+        request: &UpdateServiceType,
+        forwarded: &Forwarded,
+    ) -> Reply {
+        let service_type = request.service_type.as_str();
         if service_type.is_empty() {
             return Err(ApiError::validation([
                 "[service_type] cannot be [null] or [\"\"].".to_owned(),
@@ -486,8 +535,8 @@ impl Connectors {
 
     /// `PUT /_connector/{id}/_status`: only where the connector protocol's state machine allows,
     /// checked against the status the write replaces.
-    pub async fn update_status(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
-        let Some(to) = body.str(model::STATUS).and_then(ConnectorStatus::parse) else {
+    pub async fn update_status(&self, id: &str, request: &UpdateStatus, forwarded: &Forwarded) -> Reply {
+        let Some(to) = request.status else {
             return Err(ApiError::validation(["[status] cannot be [null].".to_owned()]));
         };
         let set = |source: &Source| {
@@ -531,10 +580,13 @@ impl Connectors {
 
     /// A partial update of whichever of the two fields the body gives (null clears nothing);
     /// a body with neither is Elasticsearch's validation error.
-    async fn merge_given(&self, id: &str, body: &Fields, fields: [&str; 2], forwarded: &Forwarded) -> Reply {
-        let given = given(body, &fields);
+    async fn merge_given(&self, id: &str, fields: [(&str, Option<&str>); 2], forwarded: &Forwarded) -> Reply {
+        let given: Source = fields
+            .iter()
+            .filter_map(|(name, value)| Some(((*name).to_owned(), Value::from((*value)?))))
+            .collect();
         if given.is_empty() {
-            let [first, second] = fields;
+            let [(first, _), (second, _)] = fields;
             return Err(ApiError::validation([format!(
                 "[{first}] and [{second}] cannot both be [null]. Please provide a value for at least one of them."
             )]));
@@ -633,14 +685,6 @@ fn with(source: &Source, fields: impl IntoIterator<Item = (&'static str, Value)>
         .map(|(name, value)| (name.to_owned(), value))
         .collect();
     merged(source.clone(), &changes)
-}
-
-/// The fields of the body that were given and are not null.
-fn given(body: &Fields, names: &[&str]) -> Source {
-    names
-        .iter()
-        .filter_map(|name| Some(((*name).to_owned(), body.value(name)?)))
-        .collect()
 }
 
 /// Elasticsearch's answer to an update: what it did.
