@@ -4,11 +4,11 @@
 
 use serde_json::{json, Map, Value};
 
+use super::error::ConnectorError;
 use super::model::{Names, STATUS};
 use super::requests::ConfigurationEntry;
 use super::status::ConnectorStatus;
 use crate::documents::{merged, Source};
-use crate::error::{ApiError, ErrorType};
 
 pub const DISPLAY: Names = Names {
     kind: "ConfigurationDisplayType",
@@ -101,21 +101,15 @@ pub fn replace(source: &Source, configuration: &[(String, ConfigurationEntry)]) 
 
 /// `_configuration` with `values`: the value of each named entry, which must exist, merged as a
 /// partial update merges; the connector `configured`.
-pub fn set_values(source: &Source, values: &Map<String, Value>) -> Result<Source, ApiError> {
+pub fn set_values(source: &Source, values: &Map<String, Value>) -> Result<Source, ConnectorError> {
     let schema = source.get("configuration").and_then(Value::as_object);
-    let unknown: Vec<&str> = values
+    let unknown: Vec<String> = values
         .keys()
         .filter(|key| !schema.is_some_and(|schema| schema.contains_key(*key)))
-        .map(String::as_str)
+        .cloned()
         .collect();
     if !unknown.is_empty() {
-        return Err(ApiError::new(
-            ErrorType::Status,
-            format!(
-                "Unknown [configuration] fields in the request payload: [{}]. Remove them from request or register their schema first.",
-                unknown.join(", ")
-            ),
-        ));
+        return Err(ConnectorError::UnknownConfigurationFields(unknown));
     }
     let configuration: Map<String, Value> = values
         .iter()
@@ -172,10 +166,7 @@ mod tests {
         assert_eq!(updated["configuration"], json!({"a": {"label": "A", "value": 2}}));
         assert_eq!(updated["status"], "configured");
         let err = set_values(&doc, &source(json!({"a": 1, "zz": 2}))).unwrap_err();
-        assert_eq!(
-            err.body()["error"]["reason"],
-            "Unknown [configuration] fields in the request payload: [zz]. Remove them from request or register their schema first."
-        );
+        assert!(matches!(err, ConnectorError::UnknownConfigurationFields(fields) if fields == ["zz"]));
         let b = ConfigurationEntry {
             label: "B".into(),
             ..ConfigurationEntry::default()

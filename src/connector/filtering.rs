@@ -4,10 +4,10 @@
 
 use serde_json::{json, Map, Value};
 
+use super::error::ConnectorError;
 use super::model::Names;
 use super::requests::{AdvancedSnippet, Filtering, FilteringRule, FilteringRules, FilteringValidation};
 use crate::documents::Source;
-use crate::error::{ApiError, ErrorType};
 use crate::time::{format_instant, parse_date};
 
 pub const POLICY: Names = Names {
@@ -169,8 +169,8 @@ fn first_element(source: &Source, now: &str) -> Map<String, Value> {
 fn with_first_element(
     source: &Source,
     now: &str,
-    change: impl FnOnce(&mut Map<String, Value>) -> Result<(), ApiError>,
-) -> Result<Source, ApiError> {
+    change: impl FnOnce(&mut Map<String, Value>) -> Result<(), ConnectorError>,
+) -> Result<Source, ConnectorError> {
     let mut element = first_element(source, now);
     change(&mut element)?;
     let mut doc = source.clone();
@@ -194,7 +194,7 @@ pub fn update_draft(
     rules: Option<Vec<Value>>,
     snippet: Option<Value>,
     now: &str,
-) -> Result<Source, ApiError> {
+) -> Result<Source, ConnectorError> {
     with_first_element(source, now, |element| {
         let draft = draft(element);
         if let Some(snippet) = snippet {
@@ -209,7 +209,7 @@ pub fn update_draft(
 }
 
 /// `_filtering/_validation`: the draft's validation result, as the connector service reports it.
-pub fn set_draft_validation(source: &Source, validation: Value, now: &str) -> Result<Source, ApiError> {
+pub fn set_draft_validation(source: &Source, validation: Value, now: &str) -> Result<Source, ConnectorError> {
     with_first_element(source, now, |element| {
         draft(element).insert("validation".into(), validation);
         Ok(())
@@ -217,7 +217,7 @@ pub fn set_draft_validation(source: &Source, validation: Value, now: &str) -> Re
 }
 
 /// `_filtering/_activate`: a draft the connector service validated becomes the active filtering.
-pub fn activate_draft(source: &Source, now: &str) -> Result<Source, ApiError> {
+pub fn activate_draft(source: &Source, now: &str) -> Result<Source, ConnectorError> {
     with_first_element(source, now, |element| {
         let draft = draft(element).clone();
         let state = draft
@@ -226,10 +226,9 @@ pub fn activate_draft(source: &Source, now: &str) -> Result<Source, ApiError> {
             .and_then(Value::as_str)
             .unwrap_or("null");
         if VALIDATION_STATE.parse(state).ok() != Some("valid") {
-            return Err(ApiError::new(
-                ErrorType::Status,
-                format!("Filtering draft needs to be validated by the connector service before activation. Current filtering draft validation state [{}] is not equal to [valid].", state.to_lowercase()),
-            ));
+            return Err(ConnectorError::DraftNotValidated {
+                state: state.to_lowercase(),
+            });
         }
         element.insert("active".into(), Value::Object(draft));
         Ok(())
@@ -308,10 +307,7 @@ mod tests {
         assert_eq!(edited["filtering"][0]["draft"]["validation"]["state"], "edited");
         assert_eq!(edited["filtering"][0]["active"], doc["filtering"][0]["active"]);
         let err = activate_draft(&edited, "N").unwrap_err();
-        assert_eq!(
-            err.body()["error"]["reason"],
-            "Filtering draft needs to be validated by the connector service before activation. Current filtering draft validation state [edited] is not equal to [valid]."
-        );
+        assert!(matches!(err, ConnectorError::DraftNotValidated { state } if state == "edited"));
         let validated = set_draft_validation(&edited, json!({"errors": [], "state": "valid"}), "N").unwrap();
         let active = activate_draft(&validated, "N").unwrap();
         assert_eq!(active["filtering"][0]["active"], active["filtering"][0]["draft"]);

@@ -6,6 +6,7 @@
 
 pub mod configuration;
 pub mod cron;
+pub mod error;
 pub mod filtering;
 pub mod index_names;
 pub mod model;
@@ -23,9 +24,9 @@ use crate::documents::layouts::{self, Layout};
 use crate::documents::{
     merged, page, with_id, Applied, Decide, Decision, Outcome, Rule, Source, Store, Target, Written,
 };
-use crate::error::{ApiError, ErrorType};
 use crate::sync_job::status::ConnectorSyncStatus;
 use crate::time::{format_instant, parse_date, request_stamp};
+use error::{ConnectorError, Invalid};
 use index_names::{Claim, IndexNames};
 use model::MANAGED_INDEX_PREFIX;
 use requests::{
@@ -34,9 +35,6 @@ use requests::{
     UpdateName, UpdateNative, UpdatePipeline, UpdateScheduling, UpdateServiceType, UpdateStatus,
 };
 use status::ConnectorStatus;
-
-/// The answer of a connector operation.
-type Reply = Result<Value, ApiError>;
 
 /// The connectors of one cluster.
 pub struct Connectors {
@@ -67,17 +65,19 @@ impl Connectors {
         id: Option<&str>,
         creation: &PutConnector,
         forwarded: &Forwarded,
-    ) -> Result<(StatusCode, Value), ApiError> {
+    ) -> Result<(StatusCode, Value), ConnectorError> {
         let index_name = creation.index_name.as_deref();
         let mut problems = Vec::new();
         if let Some(index_name) = index_name {
             problems.extend(index_names::invalid(index_name));
             if creation.is_native && !index_name.starts_with(MANAGED_INDEX_PREFIX) {
-                problems.push(format!("Index [{index_name}] is invalid. Index attached to an Elastic-managed connector must start with the prefix: [{MANAGED_INDEX_PREFIX}]"));
+                problems.push(Invalid::UnmanagedIndexName {
+                    index_name: index_name.to_owned(),
+                });
             }
         }
         if !problems.is_empty() {
-            return Err(ApiError::validation(problems));
+            return Err(ConnectorError::Invalid(problems));
         }
         if let Some(index_name) = index_name {
             self.names.check_unused(index_name, id, forwarded).await?;
@@ -110,23 +110,32 @@ impl Connectors {
     }
 
     /// `GET /_connector/{id}`
-    pub async fn get(&self, id: &str, request: &GetConnector, forwarded: &Forwarded) -> Reply {
+    pub async fn get(
+        &self,
+        id: &str,
+        request: &GetConnector,
+        forwarded: &Forwarded,
+    ) -> Result<Value, ConnectorError> {
         match self.stored(id, forwarded).await? {
             Some(source) if request.include_deleted || !model::is_deleted(&source) => Ok(with_id(id, source)),
-            _ => Err(ApiError::connector_not_found(id)),
+            _ => Err(not_found(id)),
         }
     }
 
     /// `GET /_connector`: by index name, filtered by index names, names, service types and a
     /// wildcard query.
-    pub async fn list(&self, request: &ListConnectors, forwarded: &Forwarded) -> Reply {
-        let problems: Vec<String> = request
+    pub async fn list(
+        &self,
+        request: &ListConnectors,
+        forwarded: &Forwarded,
+    ) -> Result<Value, ConnectorError> {
+        let problems: Vec<Invalid> = request
             .index_names
             .iter()
             .filter_map(|name| index_names::invalid(name))
             .collect();
         if !problems.is_empty() {
-            return Err(ApiError::validation(problems));
+            return Err(ConnectorError::Invalid(problems));
         }
         let mut must = Vec::new();
         for (values, field) in [
@@ -168,7 +177,12 @@ impl Connectors {
 
     /// `DELETE /_connector/{id}`: soft (marked `deleted`) unless `hard`, then its sync jobs if
     /// asked.
-    pub async fn delete(&self, id: &str, request: &DeleteConnector, forwarded: &Forwarded) -> Reply {
+    pub async fn delete(
+        &self,
+        id: &str,
+        request: &DeleteConnector,
+        forwarded: &Forwarded,
+    ) -> Result<Value, ConnectorError> {
         let held = if request.hard {
             let held = self
                 .stored(id, forwarded)
@@ -177,7 +191,7 @@ impl Connectors {
             self.store
                 .delete(&self.connectors.alias, id, forwarded)
                 .await?
-                .map_err(|_| ApiError::connector_not_found(id))?;
+                .map_err(|_| not_found(id))?;
             held
         } else {
             // The name it held, handed back by the decision on the version it deleted.
@@ -206,20 +220,17 @@ impl Connectors {
                             .map_or_else(|| failure.to_string(), str::to_owned)
                     })
                     .collect();
-                return Err(ApiError::new(
-                    ErrorType::Internal,
-                    format!(
-                        "Error deleting sync jobs associated with connector [{id}] {}",
-                        reasons.join("\n")
-                    ),
-                ));
+                return Err(ConnectorError::SyncJobsNotDeleted {
+                    connector_id: id.to_owned(),
+                    reasons,
+                });
             }
         }
         Ok(json!({"acknowledged": true}))
     }
 
     /// `PUT /_connector/{id}/_check_in`
-    pub async fn check_in(&self, id: &str, forwarded: &Forwarded) -> Reply {
+    pub async fn check_in(&self, id: &str, forwarded: &Forwarded) -> Result<Value, ConnectorError> {
         self.merge(id, partial([("last_seen", request_stamp().into())]), forwarded)
             .await
     }
@@ -230,7 +241,7 @@ impl Connectors {
         id: &str,
         request: &UpdateApiKeyId,
         forwarded: &Forwarded,
-    ) -> Reply {
+    ) -> Result<Value, ConnectorError> {
         let given = [
             ("api_key_id", request.api_key_id.as_deref()),
             ("api_key_secret_id", request.api_key_secret_id.as_deref()),
@@ -244,19 +255,11 @@ impl Connectors {
         id: &str,
         request: &UpdateConfiguration,
         forwarded: &Forwarded,
-    ) -> Reply {
+    ) -> Result<Value, ConnectorError> {
         let (schema, values) = (&request.configuration, &request.values);
         match (schema, values) {
-            (None, None) => {
-                return Err(ApiError::validation([
-                    "[configuration] and [values] cannot both be null.".to_owned(),
-                ]))
-            }
-            (Some(_), Some(_)) => {
-                return Err(ApiError::validation([
-                    "[configuration] and [values] cannot both be provided in the same request.".to_owned(),
-                ]))
-            }
+            (None, None) => return Err(Invalid::NoConfiguration.into()),
+            (Some(_), Some(_)) => return Err(Invalid::ConfigurationAndValues.into()),
             _ => {}
         }
         if let Some(schema) = schema {
@@ -271,7 +274,12 @@ impl Connectors {
     }
 
     /// `PUT /_connector/{id}/_error`: the error, and `error` or `connected` as the status.
-    pub async fn update_error(&self, id: &str, request: &UpdateError, forwarded: &Forwarded) -> Reply {
+    pub async fn update_error(
+        &self,
+        id: &str,
+        request: &UpdateError,
+        forwarded: &Forwarded,
+    ) -> Result<Value, ConnectorError> {
         let error = request.error.as_deref();
         let status = if error.is_some_and(|error| !error.is_empty()) {
             ConnectorStatus::Error
@@ -288,7 +296,12 @@ impl Connectors {
     }
 
     /// `PUT /_connector/{id}/_features`: the features given, merged into the stored ones.
-    pub async fn update_features(&self, id: &str, request: &UpdateFeatures, forwarded: &Forwarded) -> Reply {
+    pub async fn update_features(
+        &self,
+        id: &str,
+        request: &UpdateFeatures,
+        forwarded: &Forwarded,
+    ) -> Result<Value, ConnectorError> {
         let features = model::features(request);
         self.merge(id, partial([("features", features)]), forwarded).await
     }
@@ -299,22 +312,18 @@ impl Connectors {
         id: &str,
         request: &UpdateFiltering,
         forwarded: &Forwarded,
-    ) -> Reply {
+    ) -> Result<Value, ConnectorError> {
         let now = request_stamp();
         let (list, rules, snippet) = (&request.filtering, &request.rules, &request.advanced_snippet);
         if let Some(list) = list {
             if rules.is_some() || snippet.is_some() {
-                return Err(ApiError::validation([
-                    "If [filtering] is specified, [rules] and [advanced_snippet] should not be present in the request body.".to_owned(),
-                ]));
+                return Err(Invalid::FilteringAndDraft.into());
             }
             let written = filtering::filtering_list(list, &now);
             return self.merge(id, partial([("filtering", written)]), forwarded).await;
         }
         if rules.is_none() && snippet.is_none() {
-            return Err(ApiError::validation([
-                "[advanced_snippet] and [rules] cannot be both [null].".to_owned(),
-            ]));
+            return Err(Invalid::NoDraft.into());
         }
         let rules: Option<Vec<Value>> = rules
             .as_ref()
@@ -334,7 +343,7 @@ impl Connectors {
         id: &str,
         request: &UpdateFilteringValidation,
         forwarded: &Forwarded,
-    ) -> Reply {
+    ) -> Result<Value, ConnectorError> {
         let now = request_stamp();
         let validation = filtering::validation(&request.validation);
         let set = |source: &Source| {
@@ -344,7 +353,7 @@ impl Connectors {
     }
 
     /// `PUT /_connector/{id}/_filtering/_activate`
-    pub async fn activate_filtering(&self, id: &str, forwarded: &Forwarded) -> Reply {
+    pub async fn activate_filtering(&self, id: &str, forwarded: &Forwarded) -> Result<Value, ConnectorError> {
         let now = request_stamp();
         let activate = |source: &Source| filtering::activate_draft(source, &now).map(Decision::new);
         self.decide(id, &activate, forwarded).await.map(result)
@@ -356,10 +365,10 @@ impl Connectors {
         id: &str,
         request: &UpdateIndexName,
         forwarded: &Forwarded,
-    ) -> Reply {
+    ) -> Result<Value, ConnectorError> {
         let name = request.index_name.as_deref();
         if let Some(problem) = name.and_then(index_names::invalid) {
-            return Err(ApiError::validation([problem]));
+            return Err(problem.into());
         }
         if let Some(name) = name {
             self.names.check_unused(name, Some(id), forwarded).await?;
@@ -367,7 +376,7 @@ impl Connectors {
             // nothing (the decision below checks again, atomically).
             match self.stored(id, forwarded).await? {
                 Some(source) if !model::is_deleted(&source) => {}
-                _ => return Err(ApiError::connector_not_found(id)),
+                _ => return Err(not_found(id)),
             }
         }
         let claim = self.claim(name, id, forwarded).await?;
@@ -376,10 +385,9 @@ impl Connectors {
             if let Some(name) = name {
                 let native = source.get(model::IS_NATIVE).and_then(Value::as_bool) == Some(true);
                 if native && !name.starts_with(MANAGED_INDEX_PREFIX) {
-                    return Err(ApiError::new(
-                        ErrorType::Status,
-                        format!("Index attached to an Elastic-managed connector must start with the prefix: [{MANAGED_INDEX_PREFIX}]. The index name in the payload [{name}] doesn't comply with this requirement."),
-                    ));
+                    return Err(ConnectorError::UnmanagedIndexName {
+                        index_name: name.to_owned(),
+                    });
                 }
             }
             Ok(Decision {
@@ -398,7 +406,12 @@ impl Connectors {
     }
 
     /// `PUT /_connector/{id}/_last_sync`: the statistics given; null clears nothing.
-    pub async fn update_last_sync(&self, id: &str, request: &UpdateLastSync, forwarded: &Forwarded) -> Reply {
+    pub async fn update_last_sync(
+        &self,
+        id: &str,
+        request: &UpdateLastSync,
+        forwarded: &Forwarded,
+    ) -> Result<Value, ConnectorError> {
         let text = |given: &Option<String>| given.as_deref().map(Value::from);
         // Dates as Elasticsearch writes them back.
         let date = |given: &Option<String>| {
@@ -446,7 +459,12 @@ impl Connectors {
     }
 
     /// `PUT /_connector/{id}/_name`: the name and description given; null clears nothing.
-    pub async fn update_name(&self, id: &str, request: &UpdateName, forwarded: &Forwarded) -> Reply {
+    pub async fn update_name(
+        &self,
+        id: &str,
+        request: &UpdateName,
+        forwarded: &Forwarded,
+    ) -> Result<Value, ConnectorError> {
         let given = [
             ("name", request.name.as_deref()),
             ("description", request.description.as_deref()),
@@ -456,15 +474,20 @@ impl Connectors {
 
     /// `PUT /_connector/{id}/_native`: a connector becomes Elastic-managed only with a
     /// `content-` index; a connected one goes back to `configured`.
-    pub async fn update_native(&self, id: &str, request: &UpdateNative, forwarded: &Forwarded) -> Reply {
+    pub async fn update_native(
+        &self,
+        id: &str,
+        request: &UpdateNative,
+        forwarded: &Forwarded,
+    ) -> Result<Value, ConnectorError> {
         let is_native = request.is_native;
         let set = |source: &Source| {
             if let Some(index_name) = model::index_name(source) {
                 if is_native && !index_name.starts_with(MANAGED_INDEX_PREFIX) {
-                    return Err(ApiError::new(
-                        ErrorType::Status,
-                        format!("The index name [{index_name}] attached to the connector [{id}] must start with the required prefix: [{MANAGED_INDEX_PREFIX}] to be Elastic-managed. Please update the attached index first to comply with this requirement."),
-                    ));
+                    return Err(ConnectorError::UnmanagedIndexOfNative {
+                        connector_id: id.to_owned(),
+                        index_name: index_name.to_owned(),
+                    });
                 }
             }
             let mut changes = vec![(model::IS_NATIVE, Value::from(is_native))];
@@ -481,7 +504,12 @@ impl Connectors {
     }
 
     /// `PUT /_connector/{id}/_pipeline`
-    pub async fn update_pipeline(&self, id: &str, request: &UpdatePipeline, forwarded: &Forwarded) -> Reply {
+    pub async fn update_pipeline(
+        &self,
+        id: &str,
+        request: &UpdatePipeline,
+        forwarded: &Forwarded,
+    ) -> Result<Value, ConnectorError> {
         let pipeline = model::pipeline(request);
         self.merge(id, partial([("pipeline", pipeline)]), forwarded).await
     }
@@ -492,12 +520,10 @@ impl Connectors {
         id: &str,
         request: &UpdateScheduling,
         forwarded: &Forwarded,
-    ) -> Reply {
+    ) -> Result<Value, ConnectorError> {
         let schedules = scheduling::scheduling(request);
         if schedules.is_empty() {
-            return Err(ApiError::validation([
-                "[scheduling] object needs to define at least one schedule type: [full | incremental | access_control]".to_owned(),
-            ]));
+            return Err(Invalid::NoSchedule.into());
         }
         self.merge(id, partial([("scheduling", Value::Object(schedules))]), forwarded)
             .await
@@ -509,12 +535,10 @@ impl Connectors {
         id: &str,
         request: &UpdateServiceType,
         forwarded: &Forwarded,
-    ) -> Reply {
+    ) -> Result<Value, ConnectorError> {
         let service_type = request.service_type.as_str();
         if service_type.is_empty() {
-            return Err(ApiError::validation([
-                "[service_type] cannot be [null] or [\"\"].".to_owned(),
-            ]));
+            return Err(Invalid::NoServiceType.into());
         }
         let set = |source: &Source| {
             let stored = source.get(model::STATUS).and_then(Value::as_str);
@@ -535,9 +559,14 @@ impl Connectors {
 
     /// `PUT /_connector/{id}/_status`: only where the connector protocol's state machine allows,
     /// checked against the status the write replaces.
-    pub async fn update_status(&self, id: &str, request: &UpdateStatus, forwarded: &Forwarded) -> Reply {
+    pub async fn update_status(
+        &self,
+        id: &str,
+        request: &UpdateStatus,
+        forwarded: &Forwarded,
+    ) -> Result<Value, ConnectorError> {
         let Some(to) = request.status else {
-            return Err(ApiError::validation(["[status] cannot be [null].".to_owned()]));
+            return Err(Invalid::NoStatus.into());
         };
         let set = |source: &Source| {
             let stored = source
@@ -546,7 +575,7 @@ impl Connectors {
                 .unwrap_or("null");
             let from = ConnectorStatus::parse(stored).ok_or_else(|| model::unknown_status(stored))?;
             if !from.may_become(to) {
-                return Err(model::invalid_transition(from, to));
+                return Err(ConnectorError::InvalidTransition { from, to });
             }
             Ok(Decision::new(with(source, [(model::STATUS, to.as_str().into())])))
         };
@@ -554,7 +583,7 @@ impl Connectors {
     }
 
     /// The stored connector, deleted or not; `None` when it or its index does not exist.
-    async fn stored(&self, id: &str, forwarded: &Forwarded) -> Result<Option<Source>, ApiError> {
+    async fn stored(&self, id: &str, forwarded: &Forwarded) -> Result<Option<Source>, ConnectorError> {
         Ok(self
             .store
             .get(&self.connectors.alias, id, forwarded, None)
@@ -565,14 +594,17 @@ impl Connectors {
 
     /// A partial update, as Elasticsearch writes without looking the connector up: a missing
     /// connector is a missing document, and a soft-deleted one is updated all the same.
-    async fn merge(&self, id: &str, partial: Source, forwarded: &Forwarded) -> Reply {
-        let rule: Rule<(), ApiError> = Rule::Merge(partial);
+    async fn merge(&self, id: &str, partial: Source, forwarded: &Forwarded) -> Result<Value, ConnectorError> {
+        let rule: Rule<(), ConnectorError> = Rule::Merge(partial);
         let outcome = self
             .store
             .update(self.target(id), rule, forwarded)
             .await
             .map_err(|err| match err.missing_or() {
-                Ok(_) => ApiError::document_missing(id, &self.connectors.concrete_index()),
+                Ok(_) => ConnectorError::DocumentMissing {
+                    connector_id: id.to_owned(),
+                    index: self.connectors.concrete_index(),
+                },
                 Err(err) => err,
             })?;
         Ok(result(outcome))
@@ -580,16 +612,19 @@ impl Connectors {
 
     /// A partial update of whichever of the two fields the body gives (null clears nothing);
     /// a body with neither is Elasticsearch's validation error.
-    async fn merge_given(&self, id: &str, fields: [(&str, Option<&str>); 2], forwarded: &Forwarded) -> Reply {
+    async fn merge_given(
+        &self,
+        id: &str,
+        fields: [(&'static str, Option<&str>); 2],
+        forwarded: &Forwarded,
+    ) -> Result<Value, ConnectorError> {
         let given: Source = fields
             .iter()
             .filter_map(|(name, value)| Some(((*name).to_owned(), Value::from((*value)?))))
             .collect();
         if given.is_empty() {
             let [(first, _), (second, _)] = fields;
-            return Err(ApiError::validation([format!(
-                "[{first}] and [{second}] cannot both be [null]. Please provide a value for at least one of them."
-            )]));
+            return Err(Invalid::NeitherGiven { first, second }.into());
         }
         self.merge(id, given, forwarded).await
     }
@@ -599,12 +634,12 @@ impl Connectors {
     async fn decide<D: Default>(
         &self,
         id: &str,
-        decide: &Decide<'_, D, ApiError>,
+        decide: &Decide<'_, D, ConnectorError>,
         forwarded: &Forwarded,
-    ) -> Result<Outcome<D>, ApiError> {
+    ) -> Result<Outcome<D>, ConnectorError> {
         let live = |source: &Source| {
             if model::is_deleted(source) {
-                return Err(ApiError::connector_not_found(id));
+                return Err(not_found(id));
             }
             decide(source)
         };
@@ -612,7 +647,7 @@ impl Connectors {
             .update(self.target(id), Rule::Decide(&live), forwarded)
             .await
             .map_err(|err| match err.missing_or() {
-                Ok(_) => ApiError::connector_not_found(id),
+                Ok(_) => not_found(id),
                 Err(err) => err,
             })
     }
@@ -631,7 +666,7 @@ impl Connectors {
         name: Option<&str>,
         id: &str,
         forwarded: &Forwarded,
-    ) -> Result<Option<Claim>, ApiError> {
+    ) -> Result<Option<Claim>, ConnectorError> {
         match name {
             Some(name) => self.names.claim(name, id, forwarded).await.map(Some),
             None => Ok(None),
@@ -640,14 +675,14 @@ impl Connectors {
 
     /// The outcome of the write that follows a claim: a new claim is released when the write
     /// failed.
-    async fn settle<T>(
+    async fn settle<T, E>(
         &self,
         claim: Option<Claim>,
         name: Option<&str>,
         id: &str,
-        outcome: Result<T, ApiError>,
+        outcome: Result<T, E>,
         forwarded: &Forwarded,
-    ) -> Result<T, ApiError> {
+    ) -> Result<T, E> {
         if outcome.is_err() && claim == Some(Claim::New) {
             if let Some(name) = name {
                 self.names.release(name, id, forwarded).await;
@@ -667,6 +702,12 @@ impl Connectors {
         if let Some(previous) = previous.filter(|previous| Some(*previous) != current) {
             self.names.release(previous, id, forwarded).await;
         }
+    }
+}
+
+fn not_found(id: &str) -> ConnectorError {
+    ConnectorError::NotFound {
+        connector_id: id.to_owned(),
     }
 }
 

@@ -3,11 +3,11 @@
 
 use serde_json::{json, Map, Value};
 
+use super::error::ConnectorError;
 use super::requests::{PutConnector, UpdateFeatures, UpdatePipeline};
 use super::status::ConnectorStatus;
 use super::{filtering, scheduling};
 use crate::documents::Source;
-use crate::error::{ApiError, ErrorType};
 
 /// The prefix an index attached to an Elastic-managed (native) connector must have.
 pub const MANAGED_INDEX_PREFIX: &str = "content-";
@@ -30,8 +30,8 @@ pub struct Names {
 }
 
 impl Names {
-    /// The stored spelling of `value`, or Elasticsearch's error.
-    pub fn parse(&self, value: &str) -> Result<&'static str, ApiError> {
+    /// The stored spelling of `value`, or the refusal naming the set.
+    pub fn parse(&self, value: &str) -> Result<&'static str, ConnectorError> {
         self.names
             .iter()
             .copied()
@@ -42,30 +42,19 @@ impl Names {
                     *name == value
                 }
             })
-            .ok_or_else(|| {
-                ApiError::new(
-                    ErrorType::IllegalArgument,
-                    format!("Unknown {} [{value}].", self.kind),
-                )
+            .ok_or_else(|| ConnectorError::UnknownName {
+                kind: self.kind,
+                value: value.to_owned(),
             })
     }
 }
 
-/// Elasticsearch's answer to a status change the state machine forbids.
-pub fn invalid_transition(from: ConnectorStatus, to: ConnectorStatus) -> ApiError {
-    let reason = format!(
-        "Invalid transition attempt from [{from}] to [{to}]. Such a status transition is not supported by the Connector Protocol."
-    );
-    ApiError::new(ErrorType::Status, reason.clone())
-        .caused_by(ApiError::new(ErrorType::ConnectorInvalidStatusTransition, reason))
-}
-
-/// Elasticsearch's answer to a status it has no `ConnectorStatus` for.
-pub fn unknown_status(value: &str) -> ApiError {
-    ApiError::new(
-        ErrorType::IllegalArgument,
-        format!("Unknown ConnectorStatus [{value}]."),
-    )
+/// The refusal of a status that is not a `ConnectorStatus`.
+pub fn unknown_status(value: &str) -> ConnectorError {
+    ConnectorError::UnknownName {
+        kind: "ConnectorStatus",
+        value: value.to_owned(),
+    }
 }
 
 /// The document of a new connector, field for field in the order Elasticsearch writes it;
@@ -154,25 +143,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_forbidden_transition_is_answered_in_elasticsearchs_words() {
-        let err = invalid_transition(ConnectorStatus::Created, ConnectorStatus::Connected);
-        assert_eq!(
-            err.body()["error"]["reason"],
-            "Invalid transition attempt from [created] to [connected]. Such a status transition is not supported by the Connector Protocol."
-        );
-        assert_eq!(
-            err.body()["error"]["caused_by"]["type"],
-            "connector_invalid_status_transition_exception"
-        );
-    }
-
-    #[test]
     fn names_read_as_elasticsearch_reads_its_enums() {
         assert_eq!(filtering::POLICY.parse("INCLUDE").unwrap(), "include");
-        let err = filtering::POLICY.parse("bogus").unwrap_err();
-        assert_eq!(err.body()["error"]["reason"], "Unknown FilteringPolicy [bogus].");
-        let err = unknown_status("bogus");
-        assert_eq!(err.body()["error"]["reason"], "Unknown ConnectorStatus [bogus].");
+        assert!(matches!(
+            filtering::POLICY.parse("bogus"),
+            Err(ConnectorError::UnknownName { kind: "FilteringPolicy", value }) if value == "bogus"
+        ));
+        assert!(filtering::RULE_CONDITION.parse("EQUALS").is_err());
     }
 
     #[test]

@@ -324,7 +324,7 @@ const SCHEDULE: Nested = Nested {
         required: &["enabled", "interval"],
     },
     lenient: true,
-    build: Some(|fields| cron::check(fields.str("interval").unwrap_or_default())),
+    build: Some(|fields| cron::check(fields.str("interval").unwrap_or_default()).map_err(ApiError::from)),
 };
 
 const SCHEDULING_OBJECT: Nested = Nested {
@@ -382,7 +382,7 @@ fn check_status(value: &Json) -> Result<(), ApiError> {
     };
     match ConnectorStatus::parse(text) {
         Some(_) => Ok(()),
-        None => Err(crate::connector::model::unknown_status(text)),
+        None => Err(crate::connector::model::unknown_status(text).into()),
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod bodies;
 mod configuration;
+mod errors;
 mod filtering;
 
 use actix_web::http::Method;
@@ -25,7 +26,7 @@ fn names(names: &Names, value: &Json) -> Result<(), ApiError> {
         JsonValue::String(text) => text.as_str(),
         _ => "null",
     };
-    names.parse(text).map(drop)
+    names.parse(text).map(drop).map_err(ApiError::from)
 }
 
 fn get_connector(params: &Params) -> Result<GetConnector, ApiError> {
@@ -34,7 +35,7 @@ fn get_connector(params: &Params) -> Result<GetConnector, ApiError> {
     })
 }
 
-/// The page is checked here, after the parameters are read, as Elasticsearch checks it.
+/// The page is checked here, once the parameters are read and before anything is searched.
 fn list_connectors(params: &Params) -> Result<ListConnectors, ApiError> {
     let from = params.int("from", 0)?;
     let size = params.int("size", 100)?;
@@ -71,11 +72,10 @@ macro_rules! update {
             path: concat!("/_connector/{connector_id}/", $endpoint),
             params: &[],
             body: Body::Required(&$parser),
-            op: op!(|state, call| state
+            op: op!(|state, call| Ok(ok(state
                 .connectors
                 .$operation(call.id(), &$operation(&call.body), &call.forwarded)
-                .await
-                .map(ok)),
+                .await?))),
         }
     };
 }
@@ -87,10 +87,10 @@ pub const APIS: &[Api] = &[
         path: "/_connector/{connector_id}",
         params: &[],
         body: Body::Optional(&PUT),
-        op: op!(|state, call| state
+        op: op!(|state, call| Ok(state
             .connectors
             .put(Some(call.id()), &put_connector(&call.body), &call.forwarded)
-            .await),
+            .await?)),
     },
     Api {
         name: "put_connector_without_id",
@@ -98,10 +98,10 @@ pub const APIS: &[Api] = &[
         path: "/_connector",
         params: &[],
         body: Body::Optional(&PUT),
-        op: op!(|state, call| state
+        op: op!(|state, call| Ok(state
             .connectors
             .put(None, &put_connector(&call.body), &call.forwarded)
-            .await),
+            .await?)),
     },
     Api {
         name: "post_connector",
@@ -109,10 +109,10 @@ pub const APIS: &[Api] = &[
         path: "/_connector",
         params: &[],
         body: Body::Optional(&PUT),
-        op: op!(|state, call| state
+        op: op!(|state, call| Ok(state
             .connectors
             .put(None, &put_connector(&call.body), &call.forwarded)
-            .await),
+            .await?)),
     },
     Api {
         name: "get_connector",
@@ -120,11 +120,10 @@ pub const APIS: &[Api] = &[
         path: "/_connector/{connector_id}",
         params: &["include_deleted"],
         body: Body::None,
-        op: op!(|state, call| state
+        op: op!(|state, call| Ok(ok(state
             .connectors
             .get(call.id(), &get_connector(&call.params)?, &call.forwarded)
-            .await
-            .map(ok)),
+            .await?))),
     },
     Api {
         name: "list_connector",
@@ -140,11 +139,10 @@ pub const APIS: &[Api] = &[
             "include_deleted",
         ],
         body: Body::None,
-        op: op!(|state, call| state
+        op: op!(|state, call| Ok(ok(state
             .connectors
             .list(&list_connectors(&call.params)?, &call.forwarded)
-            .await
-            .map(ok)),
+            .await?))),
     },
     Api {
         name: "delete_connector",
@@ -152,11 +150,10 @@ pub const APIS: &[Api] = &[
         path: "/_connector/{connector_id}",
         params: &["hard", "delete_sync_jobs"],
         body: Body::None,
-        op: op!(|state, call| state
+        op: op!(|state, call| Ok(ok(state
             .connectors
             .delete(call.id(), &delete_connector(&call.params)?, &call.forwarded)
-            .await
-            .map(ok)),
+            .await?))),
     },
     Api {
         name: "update_connector_last_seen",
@@ -164,11 +161,7 @@ pub const APIS: &[Api] = &[
         path: "/_connector/{connector_id}/_check_in",
         params: &[],
         body: Body::None,
-        op: op!(|state, call| state
-            .connectors
-            .check_in(call.id(), &call.forwarded)
-            .await
-            .map(ok)),
+        op: op!(|state, call| Ok(ok(state.connectors.check_in(call.id(), &call.forwarded).await?))),
     },
     Api {
         name: "update_connector_active_filtering",
@@ -176,11 +169,10 @@ pub const APIS: &[Api] = &[
         path: "/_connector/{connector_id}/_filtering/_activate",
         params: &[],
         body: Body::None,
-        op: op!(|state, call| state
+        op: op!(|state, call| Ok(ok(state
             .connectors
             .activate_filtering(call.id(), &call.forwarded)
-            .await
-            .map(ok)),
+            .await?))),
     },
     update!(
         "update_connector_api_key_id",
