@@ -1,5 +1,5 @@
-//! Index names: which names a connector may attach (Elasticsearch's index-or-alias name rules),
-//! and which connector holds which name.
+//! Index names: which names a connector may attach (Elasticsearch's checks of an index or alias
+//! name), and which connector holds which name.
 //!
 //! Elasticsearch checks that no other live connector uses a name with a search, then writes; two
 //! requests at the same moment both pass the search. Here each claimed name also has a
