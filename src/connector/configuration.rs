@@ -4,7 +4,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::error::ConnectorError;
+use super::errors::ConnectorError;
 use super::model::{Names, STATUS};
 use super::requests::ConfigurationEntry;
 use super::status::ConnectorStatus;

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 
-use super::error::ConnectorError;
+use super::errors::ConnectorError;
 
 const SECOND: usize = 0;
 const MINUTE: usize = 1;

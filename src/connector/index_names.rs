@@ -13,7 +13,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use serde_json::{json, Value};
 
-use super::error::{ConnectorError, Invalid};
+use super::errors::{ConnectorError, Invalid};
 use super::model;
 use crate::cluster::Forwarded;
 use crate::documents::layouts::Layout;

@@ -6,7 +6,7 @@
 
 pub mod configuration;
 pub mod cron;
-pub mod error;
+pub mod errors;
 pub mod filtering;
 pub mod index_names;
 pub mod model;
@@ -26,7 +26,7 @@ use crate::documents::{
 };
 use crate::sync_job::status::ConnectorSyncStatus;
 use crate::time::{format_instant, parse_date, request_stamp};
-use error::{ConnectorError, Invalid};
+use errors::{ConnectorError, Invalid};
 use index_names::{Claim, IndexNames};
 use model::MANAGED_INDEX_PREFIX;
 use requests::{

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::error::ConnectorError;
+use super::errors::ConnectorError;
 use super::requests::{PutConnector, UpdateFeatures, UpdatePipeline};
 use super::status::ConnectorStatus;
 use super::{filtering, scheduling};

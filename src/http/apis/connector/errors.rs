@@ -1,6 +1,6 @@
 //! The connector domain's errors in Elasticsearch's words and envelope.
 
-use crate::connector::error::{ConnectorError, Invalid};
+use crate::connector::errors::{ConnectorError, Invalid};
 use crate::connector::model::MANAGED_INDEX_PREFIX;
 use crate::error::{ApiError, ErrorType};
 
