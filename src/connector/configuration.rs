@@ -4,11 +4,11 @@
 
 use serde_json::{json, Map, Value};
 
-use super::model::Names;
+use super::errors::ConnectorError;
+use super::model::{Names, STATUS};
+use super::requests::ConfigurationEntry;
+use super::status::ConnectorStatus;
 use crate::documents::{merged, Source};
-use crate::error::{ApiError, ErrorType};
-use crate::http::json::{Json, JsonValue};
-use crate::http::request::{read_bool, read_long, token_of, BodyParser, Kind, Nested, Token};
 
 pub const DISPLAY: Names = Names {
     kind: "ConfigurationDisplayType",
@@ -28,231 +28,94 @@ pub const VALIDATION_TYPE: Names = Names {
     ignore_case: true,
 };
 
-/// Elasticsearch's `VALUE` token types: a string, number, boolean or null.
-const SCALAR: &[Token] = &[Token::String, Token::Number, Token::Bool, Token::Null];
-
-/// Elasticsearch reads these values itself and refuses what it has no reading for.
-fn unsupported(value: &Json, allowed: &[Token]) -> Result<(), ApiError> {
-    if allowed.contains(&token_of(value)) {
-        return Ok(());
-    }
-    Err(ApiError::new(
-        ErrorType::XContentParse,
-        format!("Unsupported token [{}]", value.token()),
-    ))
-}
-
-const DEPENDENCY: Nested = Nested {
-    parser: BodyParser {
-        name: "connector_configuration_dependency",
-        fields: &[("field", Kind::Str), ("value", Kind::Tokens(SCALAR))],
-        required: &["field", "value"],
-    },
-    lenient: true,
-    build: None,
-};
-
-const SELECT_OPTION: Nested = Nested {
-    parser: BodyParser {
-        name: "connector_configuration_select_option",
-        fields: &[
-            ("label", Kind::Str),
-            ("value", Kind::Tokens(&[Token::String, Token::Number])),
-        ],
-        required: &["label", "value"],
-    },
-    lenient: true,
-    build: None,
-};
-
-const VALIDATION: Nested = Nested {
-    parser: BodyParser {
-        name: "connector_configuration_validation",
-        fields: &[
-            (
-                "constraint",
-                Kind::Checked(&Kind::Any, |value| {
-                    unsupported(value, &[Token::String, Token::Number, Token::Array])
-                }),
-            ),
-            (
-                "type",
-                Kind::Checked(&Kind::Str, |value| VALIDATION_TYPE.check(value)),
-            ),
-        ],
-        required: &["constraint", "type"],
-    },
-    lenient: true,
-    build: None,
-};
-
-/// One configuration entry.
-pub const ENTRY: Nested = Nested {
-    parser: BodyParser {
-        name: "connector_configuration",
-        fields: &[
-            ("category", Kind::Str),
-            ("default_value", Kind::Tokens(SCALAR)),
-            ("depends_on", Kind::NestedArray(&DEPENDENCY)),
-            (
-                "display",
-                Kind::Checked(&Kind::StrOrNull, |value| DISPLAY.check(value)),
-            ),
-            ("label", Kind::Str),
-            ("options", Kind::NestedArray(&SELECT_OPTION)),
-            ("order", Kind::Long),
-            ("placeholder", Kind::StrOrNull),
-            ("required", Kind::Bool),
-            ("sensitive", Kind::Bool),
-            ("tooltip", Kind::StrOrNull),
-            (
-                "type",
-                Kind::Checked(&Kind::StrOrNull, |value| match value.value {
-                    JsonValue::Null => Ok(()),
-                    _ => FIELD_TYPE.check(value),
-                }),
-            ),
-            ("ui_restrictions", Kind::StrArray),
-            ("validations", Kind::NestedArray(&VALIDATION)),
-            (
-                "value",
-                Kind::Checked(&Kind::Any, |value| {
-                    unsupported(
-                        value,
-                        &[
-                            Token::String,
-                            Token::Number,
-                            Token::Bool,
-                            Token::Object,
-                            Token::Null,
-                        ],
-                    )
-                }),
-            ),
-        ],
-        required: &["label"],
-    },
-    lenient: true,
-    build: None,
-};
-
-fn list(value: Option<&Value>) -> Option<Vec<Value>> {
-    match value? {
-        Value::Null => None,
-        Value::Array(items) => Some(items.clone()),
-        one => Some(vec![one.clone()]),
-    }
-}
-
-fn boolean(value: Option<&Value>) -> bool {
-    value.is_some_and(read_bool)
-}
-
-/// An entry as Elasticsearch writes it, from one that passed `ENTRY`: `default_value`,
-/// `label`, `required`, `sensitive` and `value` always, the rest when given.
-pub fn entry(given: &Value) -> Value {
+/// An entry as Elasticsearch writes it: `default_value`, `label`, `required`, `sensitive` and
+/// `value` always, the rest when given.
+pub fn entry(given: &ConfigurationEntry) -> Value {
     let mut out = Map::new();
     let mut put = |name: &str, value: Value| {
         out.insert(name.to_owned(), value);
     };
-    let given_str = |name: &str| given.get(name).filter(|value| value.is_string()).cloned();
-    if let Some(category) = given_str("category") {
-        put("category", category);
+    if let Some(category) = &given.category {
+        put("category", category.as_str().into());
     }
-    put(
-        "default_value",
-        given.get("default_value").cloned().unwrap_or(Value::Null),
-    );
-    if let Some(depends_on) = list(given.get("depends_on")) {
+    put("default_value", given.default_value.clone());
+    if let Some(depends_on) = &given.depends_on {
         let depends_on = depends_on
             .iter()
-            .map(|dependency| json!({"field": dependency["field"], "value": dependency["value"]}))
+            .map(|dependency| json!({"field": dependency.field, "value": dependency.value}))
             .collect();
         put("depends_on", Value::Array(depends_on));
     }
-    if let Some(display) = given.get("display").and_then(|value| DISPLAY.normal(value)) {
+    if let Some(display) = given.display {
         put("display", display.into());
     }
-    put("label", given["label"].clone());
-    if let Some(options) = list(given.get("options")) {
+    put("label", given.label.as_str().into());
+    if let Some(options) = &given.options {
         let options = options
             .iter()
-            .map(|option| json!({"label": option["label"], "value": option["value"]}))
+            .map(|option| json!({"label": option.label, "value": option.value}))
             .collect();
         put("options", Value::Array(options));
     }
-    if let Some(order) = given.get("order").filter(|order| !order.is_null()) {
-        put("order", read_long(order).map_or(Value::Null, Value::from));
+    if let Some(order) = given.order {
+        put("order", order.map_or(Value::Null, Value::from));
     }
-    if let Some(placeholder) = given_str("placeholder") {
-        put("placeholder", placeholder);
+    if let Some(placeholder) = &given.placeholder {
+        put("placeholder", placeholder.as_str().into());
     }
-    put("required", boolean(given.get("required")).into());
-    put("sensitive", boolean(given.get("sensitive")).into());
-    if let Some(tooltip) = given_str("tooltip") {
-        put("tooltip", tooltip);
+    put("required", given.required.into());
+    put("sensitive", given.sensitive.into());
+    if let Some(tooltip) = &given.tooltip {
+        put("tooltip", tooltip.as_str().into());
     }
-    if let Some(field_type) = given_str("type") {
-        put("type", field_type);
+    if let Some(field_type) = &given.field_type {
+        put("type", field_type.as_str().into());
     }
-    if let Some(restrictions) = list(given.get("ui_restrictions")) {
-        let restrictions = restrictions
-            .into_iter()
-            .map(|item| match item {
-                Value::String(_) | Value::Null => item,
-                other => Value::String(other.to_string()),
-            })
-            .collect();
-        put("ui_restrictions", Value::Array(restrictions));
+    if let Some(restrictions) = &given.ui_restrictions {
+        put("ui_restrictions", Value::Array(restrictions.clone()));
     }
-    if let Some(validations) = list(given.get("validations")) {
+    if let Some(validations) = &given.validations {
         let validations = validations
             .iter()
-            .map(|validation| {
-                json!({"constraint": validation["constraint"], "type": VALIDATION_TYPE.normal(&validation["type"])})
-            })
+            .map(
+                |validation| json!({"constraint": validation.constraint, "type": validation.validation_type}),
+            )
             .collect();
         put("validations", Value::Array(validations));
     }
-    put("value", given.get("value").cloned().unwrap_or(Value::Null));
+    put("value", given.value.clone());
     Value::Object(out)
 }
 
 /// `_configuration` with `configuration`: the whole schema replaced, the connector `configured`.
-pub fn replace(source: &Source, configuration: &Map<String, Value>) -> Source {
+pub fn replace(source: &Source, configuration: &[(String, ConfigurationEntry)]) -> Source {
     let written: Map<String, Value> = configuration
         .iter()
         .map(|(key, given)| (key.clone(), entry(given)))
         .collect();
     let mut doc = source.clone();
     doc.insert("configuration".into(), Value::Object(written));
-    doc.insert("status".into(), "configured".into());
+    doc.insert(STATUS.into(), ConnectorStatus::Configured.as_str().into());
     doc
 }
 
 /// `_configuration` with `values`: the value of each named entry, which must exist, merged as a
 /// partial update merges; the connector `configured`.
-pub fn set_values(source: &Source, values: &Map<String, Value>) -> Result<Source, ApiError> {
+pub fn set_values(source: &Source, values: &Map<String, Value>) -> Result<Source, ConnectorError> {
     let schema = source.get("configuration").and_then(Value::as_object);
-    let unknown: Vec<&str> = values
+    let unknown: Vec<String> = values
         .keys()
         .filter(|key| !schema.is_some_and(|schema| schema.contains_key(*key)))
-        .map(String::as_str)
+        .cloned()
         .collect();
     if !unknown.is_empty() {
-        return Err(ApiError::new(
-            ErrorType::Status,
-            format!(
-                "Unknown [configuration] fields in the request payload: [{}]. Remove them from request or register their schema first.",
-                unknown.join(", ")
-            ),
-        ));
+        return Err(ConnectorError::UnknownConfigurationFields(unknown));
     }
     let configuration: Map<String, Value> = values
         .iter()
         .map(|(key, value)| (key.clone(), json!({ "value": value })))
         .collect();
-    let partial = json!({"configuration": configuration, "status": "configured"});
+    let partial = json!({"configuration": configuration, STATUS: ConnectorStatus::Configured.as_str()});
     Ok(merged(
         source.clone(),
         partial.as_object().expect("a JSON object literal"),
@@ -269,8 +132,13 @@ mod tests {
 
     #[test]
     fn entries_are_written_with_their_defaults_in_elasticsearchs_order() {
-        let written =
-            entry(&json!({"value": 123, "label": "L", "display": "NUMERIC", "order": "4", "tooltip": null}));
+        let written = entry(&ConfigurationEntry {
+            value: json!(123),
+            label: "L".into(),
+            display: Some("numeric"),
+            order: Some(Some(4)),
+            ..ConfigurationEntry::default()
+        });
         assert_eq!(
             written,
             json!({"default_value": null, "display": "numeric", "label": "L", "order": 4,
@@ -298,11 +166,12 @@ mod tests {
         assert_eq!(updated["configuration"], json!({"a": {"label": "A", "value": 2}}));
         assert_eq!(updated["status"], "configured");
         let err = set_values(&doc, &source(json!({"a": 1, "zz": 2}))).unwrap_err();
-        assert_eq!(
-            err.body()["error"]["reason"],
-            "Unknown [configuration] fields in the request payload: [zz]. Remove them from request or register their schema first."
-        );
-        let replaced = replace(&doc, &source(json!({"b": {"label": "B"}})));
+        assert!(matches!(err, ConnectorError::UnknownConfigurationFields(fields) if fields == ["zz"]));
+        let b = ConfigurationEntry {
+            label: "B".into(),
+            ..ConfigurationEntry::default()
+        };
+        let replaced = replace(&doc, &[("b".to_owned(), b)]);
         assert_eq!(
             replaced["configuration"],
             json!({"b": {"default_value": null, "label": "B", "required": false, "sensitive": false, "value": null}})

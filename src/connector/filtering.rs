@@ -4,11 +4,10 @@
 
 use serde_json::{json, Map, Value};
 
+use super::errors::ConnectorError;
 use super::model::Names;
+use super::requests::{AdvancedSnippet, Filtering, FilteringRule, FilteringRules, FilteringValidation};
 use crate::documents::Source;
-use crate::error::{ApiError, ErrorType};
-use crate::http::json::Json;
-use crate::http::request::{read_long, BodyParser, Kind, Nested, Token};
 use crate::time::{format_instant, parse_date};
 
 pub const POLICY: Names = Names {
@@ -37,108 +36,6 @@ pub const VALIDATION_STATE: Names = Names {
     ignore_case: true,
 };
 
-/// A date field: `strict_date_optional_time||epoch_millis`, or null where the field takes it.
-pub fn check_date(value: &Json) -> Result<(), ApiError> {
-    match value.to_value() {
-        Value::String(text) if parse_date(&text).is_none() => Err(ApiError::new(
-            ErrorType::IllegalArgument,
-            format!(
-                "failed to parse date field [{text}] with format [strict_date_optional_time||epoch_millis]"
-            ),
-        )),
-        _ => Ok(()),
-    }
-}
-
-const DATE: Kind = Kind::Checked(&Kind::Str, check_date);
-
-pub const RULE: Nested = Nested {
-    parser: BodyParser {
-        name: "connector_filtering_rule",
-        fields: &[
-            ("created_at", DATE),
-            ("field", Kind::Str),
-            ("id", Kind::Str),
-            ("order", Kind::Long),
-            ("policy", Kind::Checked(&Kind::Str, |value| POLICY.check(value))),
-            (
-                "rule",
-                Kind::Checked(&Kind::Str, |value| RULE_CONDITION.check(value)),
-            ),
-            ("updated_at", DATE),
-            ("value", Kind::Str),
-        ],
-        required: &["field", "id", "order", "policy", "rule", "value"],
-    },
-    lenient: true,
-    build: None,
-};
-
-pub const ADVANCED_SNIPPET: Nested = Nested {
-    parser: BodyParser {
-        name: "connector_filtering_advanced_snippet",
-        fields: &[
-            ("created_at", DATE),
-            ("updated_at", DATE),
-            ("value", Kind::Tokens(&[Token::Object, Token::Array])),
-        ],
-        required: &["value"],
-    },
-    lenient: true,
-    build: None,
-};
-
-const VALIDATION_ERROR: Nested = Nested {
-    parser: BodyParser {
-        name: "connector_filtering_validation",
-        fields: &[("ids", Kind::StrArray), ("messages", Kind::StrArray)],
-        required: &["ids", "messages"],
-    },
-    lenient: true,
-    build: None,
-};
-
-pub const VALIDATION: Nested = Nested {
-    parser: BodyParser {
-        name: "filtering_validation_info",
-        fields: &[
-            ("errors", Kind::NestedArray(&VALIDATION_ERROR)),
-            (
-                "state",
-                Kind::Checked(&Kind::Str, |value| VALIDATION_STATE.check(value)),
-            ),
-        ],
-        required: &["errors", "state"],
-    },
-    lenient: true,
-    build: None,
-};
-
-const RULES: Nested = Nested {
-    parser: BodyParser {
-        name: "connector_filtering_rules",
-        fields: &[
-            ("advanced_snippet", Kind::Nested(&ADVANCED_SNIPPET)),
-            ("rules", Kind::NestedArray(&RULE)),
-            ("validation", Kind::Nested(&VALIDATION)),
-        ],
-        required: &["advanced_snippet", "rules", "validation"],
-    },
-    lenient: true,
-    build: None,
-};
-
-/// One element of a connector's `filtering` list.
-pub const FILTERING: Nested = Nested {
-    parser: BodyParser {
-        name: "connector_filtering",
-        fields: &[("active", Kind::Nested(&RULES)), ("draft", Kind::Nested(&RULES))],
-        required: &["active", "draft"],
-    },
-    lenient: true,
-    build: None,
-};
-
 /// The filtering every new connector starts with: one rule that includes everything, in both the
 /// active and the draft set, all stamped `now`.
 pub fn default_filtering(now: &str) -> Value {
@@ -158,89 +55,69 @@ fn default_rule(order: i64, at: &str) -> Value {
 }
 
 /// A date as Elasticsearch writes it back, or `now` when none was given.
-fn date_or(value: Option<&Value>, now: &str) -> String {
+fn date_or(value: Option<&str>, now: &str) -> String {
     value
-        .and_then(Value::as_str)
         .and_then(parse_date)
         .map(format_instant)
         .unwrap_or_else(|| now.to_owned())
 }
 
-fn list(value: Option<&Value>) -> Vec<Value> {
-    match value {
-        Some(Value::Array(items)) => items.clone(),
-        Some(Value::Null) | None => Vec::new(),
-        Some(one) => vec![one.clone()],
-    }
+/// The order of a written filtering rule.
+fn order(rule: &Value) -> i64 {
+    rule["order"].as_i64().unwrap_or_default()
 }
 
-/// Elasticsearch reads the items of a string list as text.
-fn strings(value: Option<&Value>) -> Value {
-    Value::Array(
-        list(value)
-            .into_iter()
-            .map(|item| match item {
-                Value::String(_) | Value::Null => item,
-                other => Value::String(other.to_string()),
-            })
-            .collect(),
-    )
-}
-
-fn long(value: &Value) -> i64 {
-    read_long(value).unwrap_or_default()
-}
-
-/// A rule as Elasticsearch writes it, from one that passed `RULE`.
-pub fn rule(given: &Value, now: &str) -> Value {
+/// A filtering rule as Elasticsearch writes it.
+pub fn rule(given: &FilteringRule, now: &str) -> Value {
     json!({
-        "created_at": date_or(given.get("created_at"), now),
-        "field": given["field"],
-        "id": given["id"],
-        "order": long(&given["order"]),
-        "policy": POLICY.normal(&given["policy"]),
-        "rule": RULE_CONDITION.normal(&given["rule"]),
-        "updated_at": date_or(given.get("updated_at"), now),
-        "value": given["value"],
+        "created_at": date_or(given.created_at.as_deref(), now),
+        "field": given.field,
+        "id": given.id,
+        "order": given.order,
+        "policy": given.policy,
+        "rule": given.rule,
+        "updated_at": date_or(given.updated_at.as_deref(), now),
+        "value": given.value,
     })
 }
 
-/// An advanced snippet as Elasticsearch writes it, from one that passed `ADVANCED_SNIPPET`.
-pub fn advanced_snippet(given: &Value, now: &str) -> Value {
+/// An advanced snippet as Elasticsearch writes it.
+pub fn advanced_snippet(given: &AdvancedSnippet, now: &str) -> Value {
     json!({
-        "created_at": date_or(given.get("created_at"), now),
-        "updated_at": date_or(given.get("updated_at"), now),
-        "value": given["value"],
+        "created_at": date_or(given.created_at.as_deref(), now),
+        "updated_at": date_or(given.updated_at.as_deref(), now),
+        "value": given.value,
     })
 }
 
-/// A validation result as Elasticsearch writes it, from one that passed `VALIDATION`.
-pub fn validation(given: &Value) -> Value {
-    let errors: Vec<Value> = list(given.get("errors"))
+/// A validation result as Elasticsearch writes it.
+pub fn validation(given: &FilteringValidation) -> Value {
+    let errors: Vec<Value> = given
+        .errors
         .iter()
-        .map(|error| json!({"ids": strings(error.get("ids")), "messages": strings(error.get("messages"))}))
+        .map(|error| json!({"ids": error.ids, "messages": error.messages}))
         .collect();
-    json!({"errors": errors, "state": VALIDATION_STATE.normal(&given["state"])})
+    json!({"errors": errors, "state": given.state})
 }
 
-fn rules_set(given: &Value, now: &str) -> Value {
+fn rules_set(given: &FilteringRules, now: &str) -> Value {
     json!({
-        "advanced_snippet": advanced_snippet(&given["advanced_snippet"], now),
-        "rules": list(given.get("rules")).iter().map(|one| rule(one, now)).collect::<Vec<_>>(),
-        "validation": validation(&given["validation"]),
+        "advanced_snippet": advanced_snippet(&given.advanced_snippet, now),
+        "rules": given.rules.iter().map(|one| rule(one, now)).collect::<Vec<_>>(),
+        "validation": validation(&given.validation),
     })
 }
 
 /// A `filtering` list as Elasticsearch writes it from a request: every element kept, each with
 /// the domain `DEFAULT` whatever was sent.
-pub fn filtering_list(given: &Value, now: &str) -> Value {
-    list(Some(given))
+pub fn filtering_list(given: &[Filtering], now: &str) -> Value {
+    given
         .iter()
         .map(|element| {
             json!({
-                "active": rules_set(&element["active"], now),
+                "active": rules_set(&element.active, now),
                 "domain": "DEFAULT",
-                "draft": rules_set(&element["draft"], now),
+                "draft": rules_set(&element.draft, now),
             })
         })
         .collect()
@@ -265,9 +142,9 @@ pub fn draft_rules(given: Vec<Value>, now: &str) -> Vec<Value> {
         .unwrap_or(now)
         .to_owned();
     let mut rules: Vec<Value> = given.into_iter().filter(|rule| !is_default_rule(rule)).collect();
-    rules.sort_by_key(|rule| long(&rule["order"]));
-    let order = rules.last().map_or(0, |rule| long(&rule["order"]) + 1);
-    rules.push(default_rule(order, &stamp));
+    rules.sort_by_key(order);
+    let next = rules.last().map_or(0, |rule| order(rule) + 1);
+    rules.push(default_rule(next, &stamp));
     rules
 }
 
@@ -292,8 +169,8 @@ fn first_element(source: &Source, now: &str) -> Map<String, Value> {
 fn with_first_element(
     source: &Source,
     now: &str,
-    change: impl FnOnce(&mut Map<String, Value>) -> Result<(), ApiError>,
-) -> Result<Source, ApiError> {
+    change: impl FnOnce(&mut Map<String, Value>) -> Result<(), ConnectorError>,
+) -> Result<Source, ConnectorError> {
     let mut element = first_element(source, now);
     change(&mut element)?;
     let mut doc = source.clone();
@@ -317,7 +194,7 @@ pub fn update_draft(
     rules: Option<Vec<Value>>,
     snippet: Option<Value>,
     now: &str,
-) -> Result<Source, ApiError> {
+) -> Result<Source, ConnectorError> {
     with_first_element(source, now, |element| {
         let draft = draft(element);
         if let Some(snippet) = snippet {
@@ -332,7 +209,7 @@ pub fn update_draft(
 }
 
 /// `_filtering/_validation`: the draft's validation result, as the connector service reports it.
-pub fn set_draft_validation(source: &Source, validation: Value, now: &str) -> Result<Source, ApiError> {
+pub fn set_draft_validation(source: &Source, validation: Value, now: &str) -> Result<Source, ConnectorError> {
     with_first_element(source, now, |element| {
         draft(element).insert("validation".into(), validation);
         Ok(())
@@ -340,7 +217,7 @@ pub fn set_draft_validation(source: &Source, validation: Value, now: &str) -> Re
 }
 
 /// `_filtering/_activate`: a draft the connector service validated becomes the active filtering.
-pub fn activate_draft(source: &Source, now: &str) -> Result<Source, ApiError> {
+pub fn activate_draft(source: &Source, now: &str) -> Result<Source, ConnectorError> {
     with_first_element(source, now, |element| {
         let draft = draft(element).clone();
         let state = draft
@@ -349,10 +226,9 @@ pub fn activate_draft(source: &Source, now: &str) -> Result<Source, ApiError> {
             .and_then(Value::as_str)
             .unwrap_or("null");
         if VALIDATION_STATE.parse(state).ok() != Some("valid") {
-            return Err(ApiError::new(
-                ErrorType::Status,
-                format!("Filtering draft needs to be validated by the connector service before activation. Current filtering draft validation state [{}] is not equal to [valid].", state.to_lowercase()),
-            ));
+            return Err(ConnectorError::DraftNotValidated {
+                state: state.to_lowercase(),
+            });
         }
         element.insert("active".into(), Value::Object(draft));
         Ok(())
@@ -363,12 +239,17 @@ pub fn activate_draft(source: &Source, now: &str) -> Result<Source, ApiError> {
 mod tests {
     use super::*;
 
-    fn given_rule(id: &str, order: i64, created_at: Option<&str>) -> Value {
-        let mut rule = json!({"field": "f", "id": id, "order": order, "policy": "EXCLUDE", "rule": "equals", "value": "v"});
-        if let Some(at) = created_at {
-            rule["created_at"] = at.into();
+    fn given_rule(id: &str, order: i64, created_at: Option<&str>) -> FilteringRule {
+        FilteringRule {
+            created_at: created_at.map(str::to_owned),
+            field: "f".into(),
+            id: id.into(),
+            order,
+            policy: "exclude",
+            rule: "equals",
+            updated_at: None,
+            value: "v".into(),
         }
-        rule
     }
 
     #[test]
@@ -398,14 +279,12 @@ mod tests {
     #[test]
     fn draft_rules_are_sorted_and_end_with_one_default_rule() {
         let given: Vec<Value> = [
-            given_rule("b", 5, None),
-            rule(&default_rule(9, "2020-01-01T00:00:00.000Z"), "NOW"),
-            given_rule("a", 2, None),
-            given_rule("c", 5, None),
+            rule(&given_rule("b", 5, None), "NOW"),
+            default_rule(9, "2020-01-01T00:00:00.000Z"),
+            rule(&given_rule("a", 2, None), "NOW"),
+            rule(&given_rule("c", 5, None), "NOW"),
         ]
-        .iter()
-        .map(|one| rule(one, "NOW"))
-        .collect();
+        .into();
         let rules = draft_rules(given, "NOW");
         let ids: Vec<&str> = rules.iter().map(|rule| rule["id"].as_str().unwrap()).collect();
         assert_eq!(ids, ["a", "b", "c", "DEFAULT"]);
@@ -428,10 +307,7 @@ mod tests {
         assert_eq!(edited["filtering"][0]["draft"]["validation"]["state"], "edited");
         assert_eq!(edited["filtering"][0]["active"], doc["filtering"][0]["active"]);
         let err = activate_draft(&edited, "N").unwrap_err();
-        assert_eq!(
-            err.body()["error"]["reason"],
-            "Filtering draft needs to be validated by the connector service before activation. Current filtering draft validation state [edited] is not equal to [valid]."
-        );
+        assert!(matches!(err, ConnectorError::DraftNotValidated { state } if state == "edited"));
         let validated = set_draft_validation(&edited, json!({"errors": [], "state": "valid"}), "N").unwrap();
         let active = activate_draft(&validated, "N").unwrap();
         assert_eq!(active["filtering"][0]["active"], active["filtering"][0]["draft"]);

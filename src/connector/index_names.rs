@@ -1,5 +1,5 @@
-//! Index names: which names a connector may attach (Elasticsearch's index-or-alias name rules),
-//! and which connector holds which name.
+//! Index names: which names a connector may attach (Elasticsearch's checks of an index or alias
+//! name), and which connector holds which name.
 //!
 //! Elasticsearch checks that no other live connector uses a name with a search, then writes; two
 //! requests at the same moment both pass the search. Here each claimed name also has a
@@ -13,11 +13,12 @@ use std::sync::Arc;
 use chrono::Utc;
 use serde_json::{json, Value};
 
+use super::errors::{ConnectorError, Invalid};
 use super::model;
 use crate::cluster::Forwarded;
 use crate::documents::layouts::Layout;
 use crate::documents::{Decision, Found, Rule, Source, Store, Target, Written};
-use crate::error::{ApiError, ErrorType};
+use crate::error::ApiError;
 use crate::time::{parse_date, request_stamp};
 
 /// How long a claim counts as in flight: its connector may not show the name yet.
@@ -31,9 +32,9 @@ const INVALID_CHARS: [char; 10] = [' ', '"', '*', '\\', '<', '|', ',', '>', '/',
 /// Elasticsearch's limit on an index name, in UTF-8 bytes.
 const MAX_NAME_BYTES: usize = 255;
 
-/// The problem with an index name as Elasticsearch's request validation words it, or `None`.
+/// The problem with an index name as Elasticsearch's request validation finds it, or `None`.
 /// An empty name is refused here too (Elasticsearch fails on it with a server error).
-pub fn invalid(name: &str) -> Option<String> {
+pub fn invalid(name: &str) -> Option<Invalid> {
     let reason = if name.is_empty() {
         "must not be empty".to_owned()
     } else if name.contains(INVALID_CHARS) {
@@ -55,17 +56,17 @@ pub fn invalid(name: &str) -> Option<String> {
     } else {
         return None;
     };
-    Some(format!(
-        "[{name}] org.elasticsearch.indices.InvalidIndexNameException: Invalid index name [{name}], {reason}"
-    ))
+    Some(Invalid::IndexName {
+        index_name: name.to_owned(),
+        reason,
+    })
 }
 
-/// Elasticsearch's answer when another connector uses the name.
-fn in_use(name: &str) -> ApiError {
-    ApiError::new(
-        ErrorType::Status,
-        format!("Index name [{name}] is used by another connector."),
-    )
+/// The refusal when another connector uses the name.
+fn in_use(name: &str) -> ConnectorError {
+    ConnectorError::IndexNameInUse {
+        index_name: name.to_owned(),
+    }
 }
 
 /// What a claim did.
@@ -100,7 +101,7 @@ impl IndexNames {
         name: &str,
         except: Option<&str>,
         forwarded: &Forwarded,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), ConnectorError> {
         let mut must_not = vec![json!({"term": {model::DELETED: true}})];
         if let Some(id) = except {
             must_not.push(json!({"ids": {"values": [id]}}));
@@ -126,7 +127,7 @@ impl IndexNames {
         name: &str,
         connector_id: &str,
         forwarded: &Forwarded,
-    ) -> Result<Claim, ApiError> {
+    ) -> Result<Claim, ConnectorError> {
         for _ in 0..CLAIM_ATTEMPTS {
             let fresh = reservation(connector_id);
             if self
@@ -263,24 +264,31 @@ fn in_flight(reservation: &Source) -> bool {
 mod tests {
     use super::*;
 
+    fn reason(name: &str) -> String {
+        match invalid(name) {
+            Some(Invalid::IndexName { reason, .. }) => reason,
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[test]
     fn index_names_are_checked_as_elasticsearch_checks_them() {
         assert_eq!(invalid("search-ok"), None);
         assert_eq!(invalid("Upper-Case-Is-Fine"), None);
         assert_eq!(
-            invalid("_this-is-invalid-index-name").as_deref(),
-            Some("[_this-is-invalid-index-name] org.elasticsearch.indices.InvalidIndexNameException: Invalid index name [_this-is-invalid-index-name], must not start with '_', '-', or '+'")
+            invalid("_this-is-invalid-index-name"),
+            Some(Invalid::IndexName {
+                index_name: "_this-is-invalid-index-name".into(),
+                reason: "must not start with '_', '-', or '+'".into()
+            })
         );
-        assert!(invalid("~.!$$#index-name$$$")
-            .unwrap()
-            .ends_with("must not contain '#'"));
-        assert!(invalid("a b")
-            .unwrap()
+        assert!(reason("~.!$$#index-name$$$").ends_with("must not contain '#'"));
+        assert!(reason("a b")
             .ends_with(r#"must not contain the following characters [ , ", *, \, <, |, ,, >, /, ?]"#));
-        assert!(invalid("a:b").unwrap().ends_with("must not contain ':'"));
-        assert!(invalid("..").unwrap().ends_with("must not be '.' or '..'"));
-        assert!(invalid(&"x".repeat(256)).unwrap().ends_with("(256 > 255)"));
-        assert!(invalid("").unwrap().ends_with("must not be empty"));
+        assert!(reason("a:b").ends_with("must not contain ':'"));
+        assert!(reason("..").ends_with("must not be '.' or '..'"));
+        assert!(reason(&"x".repeat(256)).ends_with("(256 > 255)"));
+        assert!(reason("").ends_with("must not be empty"));
     }
 
     #[test]

@@ -6,11 +6,13 @@
 
 pub mod configuration;
 pub mod cron;
+pub mod errors;
 pub mod filtering;
 pub mod index_names;
 pub mod model;
 pub mod requests;
 pub mod scheduling;
+pub mod status;
 
 use std::sync::Arc;
 
@@ -20,17 +22,19 @@ use serde_json::{json, Map, Value};
 use crate::cluster::Forwarded;
 use crate::documents::layouts::{self, Layout};
 use crate::documents::{
-    merged, page, page_bounds, with_id, Applied, Decide, Decision, Outcome, Rule, Source, Store, Target,
-    Written,
+    merged, page, with_id, Applied, Decide, Decision, Outcome, Rule, Source, Store, Target, Written,
 };
-use crate::error::{ApiError, ErrorType};
-use crate::http::request::{Fields, Params};
+use crate::sync_job::status::ConnectorSyncStatus;
 use crate::time::{format_instant, parse_date, request_stamp};
+use errors::{ConnectorError, Invalid};
 use index_names::{Claim, IndexNames};
-use model::{Creation, MANAGED_INDEX_PREFIX};
-
-/// The answer of a connector operation.
-type Reply = Result<Value, ApiError>;
+use model::MANAGED_INDEX_PREFIX;
+use requests::{
+    DeleteConnector, GetConnector, ListConnectors, PutConnector, UpdateApiKeyId, UpdateConfiguration,
+    UpdateError, UpdateFeatures, UpdateFiltering, UpdateFilteringValidation, UpdateIndexName, UpdateLastSync,
+    UpdateName, UpdateNative, UpdatePipeline, UpdateScheduling, UpdateServiceType, UpdateStatus,
+};
+use status::ConnectorStatus;
 
 /// The connectors of one cluster.
 pub struct Connectors {
@@ -59,33 +63,28 @@ impl Connectors {
     pub async fn put(
         &self,
         id: Option<&str>,
-        body: &Fields,
+        creation: &PutConnector,
         forwarded: &Forwarded,
-    ) -> Result<(StatusCode, Value), ApiError> {
-        let creation = Creation {
-            description: body.str("description"),
-            index_name: body.str(model::INDEX_NAME),
-            is_native: body.bool(model::IS_NATIVE).unwrap_or(false),
-            language: body.str("language"),
-            name: body.str("name"),
-            service_type: body.str("service_type"),
-        };
+    ) -> Result<(StatusCode, Value), ConnectorError> {
+        let index_name = creation.index_name.as_deref();
         let mut problems = Vec::new();
-        if let Some(index_name) = creation.index_name {
+        if let Some(index_name) = index_name {
             problems.extend(index_names::invalid(index_name));
             if creation.is_native && !index_name.starts_with(MANAGED_INDEX_PREFIX) {
-                problems.push(format!("Index [{index_name}] is invalid. Index attached to an Elastic-managed connector must start with the prefix: [{MANAGED_INDEX_PREFIX}]"));
+                problems.push(Invalid::UnmanagedIndexName {
+                    index_name: index_name.to_owned(),
+                });
             }
         }
         if !problems.is_empty() {
-            return Err(ApiError::validation(problems));
+            return Err(ConnectorError::Invalid(problems));
         }
-        if let Some(index_name) = creation.index_name {
+        if let Some(index_name) = index_name {
             self.names.check_unused(index_name, id, forwarded).await?;
         }
         let generated = id.is_none().then(crate::ids::base64_uuid);
         let id = id.or(generated.as_deref()).unwrap_or_default();
-        let claim = self.claim(creation.index_name, id, forwarded).await?;
+        let claim = self.claim(index_name, id, forwarded).await?;
         // The name the connector held before, released once the new document is written.
         let previous = match generated {
             Some(_) => None,
@@ -94,15 +93,13 @@ impl Connectors {
                 .await?
                 .and_then(|source| model::index_name(&source).map(str::to_owned)),
         };
-        let doc = model::new_connector(&creation, &request_stamp());
+        let doc = model::new_connector(creation, &request_stamp());
         let written = self
             .store
             .put(&self.connectors, id, &doc, generated.is_some(), forwarded)
             .await;
-        let written = self
-            .settle(claim, creation.index_name, id, written, forwarded)
-            .await?;
-        self.release_previous(previous.as_deref(), creation.index_name, id, forwarded)
+        let written = self.settle(claim, index_name, id, written, forwarded).await?;
+        self.release_previous(previous.as_deref(), index_name, id, forwarded)
             .await;
         Ok(match written {
             // An existing document with a new id can only be this request's own earlier
@@ -113,40 +110,44 @@ impl Connectors {
     }
 
     /// `GET /_connector/{id}`
-    pub async fn get(&self, id: &str, params: &Params, forwarded: &Forwarded) -> Reply {
-        let include_deleted = params.bool("include_deleted", false)?;
+    pub async fn get(
+        &self,
+        id: &str,
+        request: &GetConnector,
+        forwarded: &Forwarded,
+    ) -> Result<Value, ConnectorError> {
         match self.stored(id, forwarded).await? {
-            Some(source) if include_deleted || !model::is_deleted(&source) => Ok(with_id(id, source)),
-            _ => Err(ApiError::connector_not_found(id)),
+            Some(source) if request.include_deleted || !model::is_deleted(&source) => Ok(with_id(id, source)),
+            _ => Err(not_found(id)),
         }
     }
 
     /// `GET /_connector`: by index name, filtered by index names, names, service types and a
     /// wildcard query.
-    pub async fn list(&self, params: &Params, forwarded: &Forwarded) -> Reply {
-        let from = params.int("from", 0)?;
-        let size = params.int("size", 100)?;
-        let include_deleted = params.bool("include_deleted", false)?;
-        page_bounds(from, size)?;
-        let index_names = params.list(model::INDEX_NAME).unwrap_or_default();
-        let problems: Vec<String> = index_names
+    pub async fn list(
+        &self,
+        request: &ListConnectors,
+        forwarded: &Forwarded,
+    ) -> Result<Value, ConnectorError> {
+        let problems: Vec<Invalid> = request
+            .index_names
             .iter()
             .filter_map(|name| index_names::invalid(name))
             .collect();
         if !problems.is_empty() {
-            return Err(ApiError::validation(problems));
+            return Err(ConnectorError::Invalid(problems));
         }
         let mut must = Vec::new();
-        for (param, field) in [
-            (model::INDEX_NAME, model::INDEX_NAME),
-            ("connector_name", "name"),
-            ("service_type", "service_type"),
+        for (values, field) in [
+            (&request.index_names, model::INDEX_NAME),
+            (&request.connector_names, "name"),
+            (&request.service_types, "service_type"),
         ] {
-            if let Some(values) = params.list(param).filter(|values| !values.is_empty()) {
+            if !values.is_empty() {
                 must.push(json!({"terms": {field: values}}));
             }
         }
-        if let Some(query) = params.get("query").filter(|query| !query.is_empty()) {
+        if let Some(query) = &request.query {
             let pattern = format!("*{query}*");
             let should: Vec<Value> = [model::INDEX_NAME, "name", "description"]
                 .iter()
@@ -158,12 +159,12 @@ impl Connectors {
         if !must.is_empty() {
             query.insert("must".into(), Value::Array(must));
         }
-        if !include_deleted {
+        if !request.include_deleted {
             query.insert("must_not".into(), json!([{"term": {model::DELETED: true}}]));
         }
         let search = json!({
-            "from": from,
-            "size": size,
+            "from": request.from,
+            "size": request.size,
             "query": {"bool": query},
             "sort": [{model::INDEX_NAME: {"order": "asc", "unmapped_type": "keyword"}}],
         });
@@ -176,10 +177,13 @@ impl Connectors {
 
     /// `DELETE /_connector/{id}`: soft (marked `deleted`) unless `hard`, then its sync jobs if
     /// asked.
-    pub async fn delete(&self, id: &str, params: &Params, forwarded: &Forwarded) -> Reply {
-        let hard = params.bool("hard", false)?;
-        let delete_sync_jobs = params.bool("delete_sync_jobs", false)?;
-        let held = if hard {
+    pub async fn delete(
+        &self,
+        id: &str,
+        request: &DeleteConnector,
+        forwarded: &Forwarded,
+    ) -> Result<Value, ConnectorError> {
+        let held = if request.hard {
             let held = self
                 .stored(id, forwarded)
                 .await?
@@ -187,7 +191,7 @@ impl Connectors {
             self.store
                 .delete(&self.connectors.alias, id, forwarded)
                 .await?
-                .map_err(|_| ApiError::connector_not_found(id))?;
+                .map_err(|_| not_found(id))?;
             held
         } else {
             // The name it held, handed back by the decision on the version it deleted.
@@ -202,7 +206,7 @@ impl Connectors {
         if let Some(name) = held {
             self.names.release(&name, id, forwarded).await;
         }
-        if delete_sync_jobs {
+        if request.delete_sync_jobs {
             let failures = self
                 .store
                 .delete_by_query(&self.jobs.alias, json!({"term": {"connector.id": id}}), forwarded)
@@ -216,110 +220,117 @@ impl Connectors {
                             .map_or_else(|| failure.to_string(), str::to_owned)
                     })
                     .collect();
-                return Err(ApiError::new(
-                    ErrorType::Internal,
-                    format!(
-                        "Error deleting sync jobs associated with connector [{id}] {}",
-                        reasons.join("\n")
-                    ),
-                ));
+                return Err(ConnectorError::SyncJobsNotDeleted {
+                    connector_id: id.to_owned(),
+                    reasons,
+                });
             }
         }
         Ok(json!({"acknowledged": true}))
     }
 
     /// `PUT /_connector/{id}/_check_in`
-    pub async fn check_in(&self, id: &str, forwarded: &Forwarded) -> Reply {
+    pub async fn check_in(&self, id: &str, forwarded: &Forwarded) -> Result<Value, ConnectorError> {
         self.merge(id, partial([("last_seen", request_stamp().into())]), forwarded)
             .await
     }
 
     /// `PUT /_connector/{id}/_api_key_id`: the ids given; null clears nothing.
-    pub async fn update_api_key_id(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
-        self.merge_given(id, body, ["api_key_id", "api_key_secret_id"], forwarded)
-            .await
+    pub async fn update_api_key_id(
+        &self,
+        id: &str,
+        request: &UpdateApiKeyId,
+        forwarded: &Forwarded,
+    ) -> Result<Value, ConnectorError> {
+        let given = [
+            ("api_key_id", request.api_key_id.as_deref()),
+            ("api_key_secret_id", request.api_key_secret_id.as_deref()),
+        ];
+        self.merge_given(id, given, forwarded).await
     }
 
     /// `PUT /_connector/{id}/_configuration`: the whole schema, or the values of existing entries.
-    pub async fn update_configuration(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
-        let (schema, values) = (body.object("configuration"), body.object("values"));
-        match (&schema, &values) {
-            (None, None) => {
-                return Err(ApiError::validation([
-                    "[configuration] and [values] cannot both be null.".to_owned(),
-                ]))
-            }
-            (Some(_), Some(_)) => {
-                return Err(ApiError::validation([
-                    "[configuration] and [values] cannot both be provided in the same request.".to_owned(),
-                ]))
-            }
+    pub async fn update_configuration(
+        &self,
+        id: &str,
+        request: &UpdateConfiguration,
+        forwarded: &Forwarded,
+    ) -> Result<Value, ConnectorError> {
+        let (schema, values) = (&request.configuration, &request.values);
+        match (schema, values) {
+            (None, None) => return Err(Invalid::NoConfiguration.into()),
+            (Some(_), Some(_)) => return Err(Invalid::ConfigurationAndValues.into()),
             _ => {}
         }
         if let Some(schema) = schema {
-            let replace = |source: &Source| Ok(Decision::new(configuration::replace(source, &schema)));
+            let replace = |source: &Source| Ok(Decision::new(configuration::replace(source, schema)));
             self.decide(id, &replace, forwarded).await?;
             // Elasticsearch replaces the schema with a script, which always reports a change.
             return Ok(json!({ "result": Applied::Updated.result() }));
         }
-        let values = values.unwrap_or_default();
+        let values = values.clone().unwrap_or_default();
         let set = |source: &Source| configuration::set_values(source, &values).map(Decision::new);
         self.decide(id, &set, forwarded).await.map(result)
     }
 
     /// `PUT /_connector/{id}/_error`: the error, and `error` or `connected` as the status.
-    pub async fn update_error(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
-        let error = body.str("error");
+    pub async fn update_error(
+        &self,
+        id: &str,
+        request: &UpdateError,
+        forwarded: &Forwarded,
+    ) -> Result<Value, ConnectorError> {
+        let error = request.error.as_deref();
         let status = if error.is_some_and(|error| !error.is_empty()) {
-            "error"
+            ConnectorStatus::Error
         } else {
-            "connected"
+            ConnectorStatus::Connected
         };
         let error = error.map_or(Value::Null, Value::from);
         self.merge(
             id,
-            partial([("error", error), (model::STATUS, status.into())]),
+            partial([("error", error), (model::STATUS, status.as_str().into())]),
             forwarded,
         )
         .await
     }
 
     /// `PUT /_connector/{id}/_features`: the features given, merged into the stored ones.
-    pub async fn update_features(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
-        let features = requests::features(&body.value("features").unwrap_or_default());
+    pub async fn update_features(
+        &self,
+        id: &str,
+        request: &UpdateFeatures,
+        forwarded: &Forwarded,
+    ) -> Result<Value, ConnectorError> {
+        let features = model::features(request);
         self.merge(id, partial([("features", features)]), forwarded).await
     }
 
     /// `PUT /_connector/{id}/_filtering`: the whole filtering list, or a new draft.
-    pub async fn update_filtering(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
+    pub async fn update_filtering(
+        &self,
+        id: &str,
+        request: &UpdateFiltering,
+        forwarded: &Forwarded,
+    ) -> Result<Value, ConnectorError> {
         let now = request_stamp();
-        let (list, rules, snippet) = (
-            body.value("filtering"),
-            body.value("rules"),
-            body.value("advanced_snippet"),
-        );
+        let (list, rules, snippet) = (&request.filtering, &request.rules, &request.advanced_snippet);
         if let Some(list) = list {
             if rules.is_some() || snippet.is_some() {
-                return Err(ApiError::validation([
-                    "If [filtering] is specified, [rules] and [advanced_snippet] should not be present in the request body.".to_owned(),
-                ]));
+                return Err(Invalid::FilteringAndDraft.into());
             }
-            let written = filtering::filtering_list(&list, &now);
+            let written = filtering::filtering_list(list, &now);
             return self.merge(id, partial([("filtering", written)]), forwarded).await;
         }
         if rules.is_none() && snippet.is_none() {
-            return Err(ApiError::validation([
-                "[advanced_snippet] and [rules] cannot be both [null].".to_owned(),
-            ]));
+            return Err(Invalid::NoDraft.into());
         }
-        let rules: Option<Vec<Value>> = rules.map(|rules| {
-            let rules = match rules {
-                Value::Array(rules) => rules,
-                one => vec![one],
-            };
-            rules.iter().map(|rule| filtering::rule(rule, &now)).collect()
-        });
-        let snippet = snippet.map(|snippet| filtering::advanced_snippet(&snippet, &now));
+        let rules: Option<Vec<Value>> = rules
+            .as_ref()
+            .map(|rules| rules.iter().map(|rule| filtering::rule(rule, &now)).collect());
+        let snippet = snippet
+            .as_ref()
+            .map(|snippet| filtering::advanced_snippet(snippet, &now));
         let draft = |source: &Source| {
             filtering::update_draft(source, rules.clone(), snippet.clone(), &now).map(Decision::new)
         };
@@ -327,9 +338,14 @@ impl Connectors {
     }
 
     /// `PUT /_connector/{id}/_filtering/_validation`
-    pub async fn update_filtering_validation(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
+    pub async fn update_filtering_validation(
+        &self,
+        id: &str,
+        request: &UpdateFilteringValidation,
+        forwarded: &Forwarded,
+    ) -> Result<Value, ConnectorError> {
         let now = request_stamp();
-        let validation = filtering::validation(&body.value("validation").unwrap_or_default());
+        let validation = filtering::validation(&request.validation);
         let set = |source: &Source| {
             filtering::set_draft_validation(source, validation.clone(), &now).map(Decision::new)
         };
@@ -337,17 +353,22 @@ impl Connectors {
     }
 
     /// `PUT /_connector/{id}/_filtering/_activate`
-    pub async fn activate_filtering(&self, id: &str, forwarded: &Forwarded) -> Reply {
+    pub async fn activate_filtering(&self, id: &str, forwarded: &Forwarded) -> Result<Value, ConnectorError> {
         let now = request_stamp();
         let activate = |source: &Source| filtering::activate_draft(source, &now).map(Decision::new);
         self.decide(id, &activate, forwarded).await.map(result)
     }
 
     /// `PUT /_connector/{id}/_index_name`: a name no other connector holds, or none.
-    pub async fn update_index_name(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
-        let name = body.str(model::INDEX_NAME);
+    pub async fn update_index_name(
+        &self,
+        id: &str,
+        request: &UpdateIndexName,
+        forwarded: &Forwarded,
+    ) -> Result<Value, ConnectorError> {
+        let name = request.index_name.as_deref();
         if let Some(problem) = name.and_then(index_names::invalid) {
-            return Err(ApiError::validation([problem]));
+            return Err(problem.into());
         }
         if let Some(name) = name {
             self.names.check_unused(name, Some(id), forwarded).await?;
@@ -355,7 +376,7 @@ impl Connectors {
             // nothing (the decision below checks again, atomically).
             match self.stored(id, forwarded).await? {
                 Some(source) if !model::is_deleted(&source) => {}
-                _ => return Err(ApiError::connector_not_found(id)),
+                _ => return Err(not_found(id)),
             }
         }
         let claim = self.claim(name, id, forwarded).await?;
@@ -364,10 +385,9 @@ impl Connectors {
             if let Some(name) = name {
                 let native = source.get(model::IS_NATIVE).and_then(Value::as_bool) == Some(true);
                 if native && !name.starts_with(MANAGED_INDEX_PREFIX) {
-                    return Err(ApiError::new(
-                        ErrorType::Status,
-                        format!("Index attached to an Elastic-managed connector must start with the prefix: [{MANAGED_INDEX_PREFIX}]. The index name in the payload [{name}] doesn't comply with this requirement."),
-                    ));
+                    return Err(ConnectorError::UnmanagedIndexName {
+                        index_name: name.to_owned(),
+                    });
                 }
             }
             Ok(Decision {
@@ -386,52 +406,95 @@ impl Connectors {
     }
 
     /// `PUT /_connector/{id}/_last_sync`: the statistics given; null clears nothing.
-    pub async fn update_last_sync(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
-        let mut stats = Source::new();
-        for (field, _) in requests::LAST_SYNC.fields {
-            let Some(value) = body.value(field) else { continue };
-            let value = match *field {
-                field if field.ends_with("_at") || field == "last_synced" => value
-                    .as_str()
-                    .and_then(parse_date)
-                    .map_or(value.clone(), |instant| format_instant(instant).into()),
-                field if field.ends_with("_status") => value
-                    .as_str()
-                    .map(str::to_lowercase)
-                    .map_or(value.clone(), Value::from),
-                field if field.ends_with("_count") => body.long(field).map_or(value, Value::from),
-                _ => value,
-            };
-            stats.insert((*field).to_owned(), value);
-        }
+    pub async fn update_last_sync(
+        &self,
+        id: &str,
+        request: &UpdateLastSync,
+        forwarded: &Forwarded,
+    ) -> Result<Value, ConnectorError> {
+        let text = |given: &Option<String>| given.as_deref().map(Value::from);
+        // Dates as Elasticsearch writes them back.
+        let date = |given: &Option<String>| {
+            given.as_deref().map(|text| {
+                parse_date(text).map_or_else(|| text.into(), |instant| format_instant(instant).into())
+            })
+        };
+        let status = |given: Option<ConnectorSyncStatus>| given.map(|status| Value::from(status.as_str()));
+        let count = |given: Option<i64>| given.map(Value::from);
+        let stats: Source = [
+            (
+                "last_access_control_sync_error",
+                text(&request.last_access_control_sync_error),
+            ),
+            (
+                "last_access_control_sync_scheduled_at",
+                date(&request.last_access_control_sync_scheduled_at),
+            ),
+            (
+                "last_access_control_sync_status",
+                status(request.last_access_control_sync_status),
+            ),
+            (
+                "last_deleted_document_count",
+                count(request.last_deleted_document_count),
+            ),
+            (
+                "last_incremental_sync_scheduled_at",
+                date(&request.last_incremental_sync_scheduled_at),
+            ),
+            (
+                "last_indexed_document_count",
+                count(request.last_indexed_document_count),
+            ),
+            ("last_sync_error", text(&request.last_sync_error)),
+            ("last_sync_scheduled_at", date(&request.last_sync_scheduled_at)),
+            ("last_sync_status", status(request.last_sync_status)),
+            ("last_synced", date(&request.last_synced)),
+            ("sync_cursor", request.sync_cursor.clone().map(Value::Object)),
+        ]
+        .into_iter()
+        .filter_map(|(field, value)| Some((field.to_owned(), value?)))
+        .collect();
         self.merge(id, stats, forwarded).await
     }
 
     /// `PUT /_connector/{id}/_name`: the name and description given; null clears nothing.
-    pub async fn update_name(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
-        self.merge_given(id, body, ["name", "description"], forwarded)
-            .await
+    pub async fn update_name(
+        &self,
+        id: &str,
+        request: &UpdateName,
+        forwarded: &Forwarded,
+    ) -> Result<Value, ConnectorError> {
+        let given = [
+            ("name", request.name.as_deref()),
+            ("description", request.description.as_deref()),
+        ];
+        self.merge_given(id, given, forwarded).await
     }
 
     /// `PUT /_connector/{id}/_native`: a connector becomes Elastic-managed only with a
     /// `content-` index; a connected one goes back to `configured`.
-    pub async fn update_native(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
-        let is_native = body.bool(model::IS_NATIVE).unwrap_or(false);
+    pub async fn update_native(
+        &self,
+        id: &str,
+        request: &UpdateNative,
+        forwarded: &Forwarded,
+    ) -> Result<Value, ConnectorError> {
+        let is_native = request.is_native;
         let set = |source: &Source| {
             if let Some(index_name) = model::index_name(source) {
                 if is_native && !index_name.starts_with(MANAGED_INDEX_PREFIX) {
-                    return Err(ApiError::new(
-                        ErrorType::Status,
-                        format!("The index name [{index_name}] attached to the connector [{id}] must start with the required prefix: [{MANAGED_INDEX_PREFIX}] to be Elastic-managed. Please update the attached index first to comply with this requirement."),
-                    ));
+                    return Err(ConnectorError::UnmanagedIndexOfNative {
+                        connector_id: id.to_owned(),
+                        index_name: index_name.to_owned(),
+                    });
                 }
             }
             let mut changes = vec![(model::IS_NATIVE, Value::from(is_native))];
             if let Some(status) = source.get(model::STATUS).and_then(Value::as_str) {
-                let status = if status == "connected" {
-                    "configured"
-                } else {
-                    status
+                let status = match ConnectorStatus::stored(status) {
+                    Some(ConnectorStatus::Connected) => ConnectorStatus::Configured.as_str(),
+                    _ => status,
                 };
                 changes.push((model::STATUS, status.into()));
             }
@@ -441,39 +504,53 @@ impl Connectors {
     }
 
     /// `PUT /_connector/{id}/_pipeline`
-    pub async fn update_pipeline(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
-        let pipeline = requests::pipeline(&body.value("pipeline").unwrap_or_default());
+    pub async fn update_pipeline(
+        &self,
+        id: &str,
+        request: &UpdatePipeline,
+        forwarded: &Forwarded,
+    ) -> Result<Value, ConnectorError> {
+        let pipeline = model::pipeline(request);
         self.merge(id, partial([("pipeline", pipeline)]), forwarded).await
     }
 
     /// `PUT /_connector/{id}/_scheduling`: the schedules given, each replacing its kind.
-    pub async fn update_scheduling(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
-        let schedules = scheduling::scheduling(&body.value("scheduling").unwrap_or_default());
+    pub async fn update_scheduling(
+        &self,
+        id: &str,
+        request: &UpdateScheduling,
+        forwarded: &Forwarded,
+    ) -> Result<Value, ConnectorError> {
+        let schedules = scheduling::scheduling(request);
         if schedules.is_empty() {
-            return Err(ApiError::validation([
-                "[scheduling] object needs to define at least one schedule type: [full | incremental | access_control]".to_owned(),
-            ]));
+            return Err(Invalid::NoSchedule.into());
         }
         self.merge(id, partial([("scheduling", Value::Object(schedules))]), forwarded)
             .await
     }
 
     /// `PUT /_connector/{id}/_service_type`: a connector past `created` needs configuring again.
-    pub async fn update_service_type(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
-        let service_type = body.str("service_type").unwrap_or_default();
+    pub async fn update_service_type(
+        &self,
+        id: &str,
+        request: &UpdateServiceType,
+        forwarded: &Forwarded,
+    ) -> Result<Value, ConnectorError> {
+        let service_type = request.service_type.as_str();
         if service_type.is_empty() {
-            return Err(ApiError::validation([
-                "[service_type] cannot be [null] or [\"\"].".to_owned(),
-            ]));
+            return Err(Invalid::NoServiceType.into());
         }
         let set = |source: &Source| {
-            let created = source.get(model::STATUS).and_then(Value::as_str) == Some("created");
-            let status = if created { "created" } else { "needs_configuration" };
+            let stored = source.get(model::STATUS).and_then(Value::as_str);
+            let status = match stored.and_then(ConnectorStatus::stored) {
+                Some(ConnectorStatus::Created) => ConnectorStatus::Created,
+                _ => ConnectorStatus::NeedsConfiguration,
+            };
             Ok(Decision::new(with(
                 source,
                 [
                     ("service_type", service_type.into()),
-                    (model::STATUS, status.into()),
+                    (model::STATUS, status.as_str().into()),
                 ],
             )))
         };
@@ -482,29 +559,31 @@ impl Connectors {
 
     /// `PUT /_connector/{id}/_status`: only where the connector protocol's state machine allows,
     /// checked against the status the write replaces.
-    pub async fn update_status(&self, id: &str, body: &Fields, forwarded: &Forwarded) -> Reply {
-        let Some(to) = body
-            .str(model::STATUS)
-            .and_then(|status| model::CONNECTOR_STATUS.parse(status).ok())
-        else {
-            return Err(ApiError::validation(["[status] cannot be [null].".to_owned()]));
+    pub async fn update_status(
+        &self,
+        id: &str,
+        request: &UpdateStatus,
+        forwarded: &Forwarded,
+    ) -> Result<Value, ConnectorError> {
+        let Some(to) = request.status else {
+            return Err(Invalid::NoStatus.into());
         };
         let set = |source: &Source| {
             let stored = source
                 .get(model::STATUS)
                 .and_then(Value::as_str)
                 .unwrap_or("null");
-            let from = model::CONNECTOR_STATUS.parse(stored)?;
-            if !model::may_become(from, to) {
-                return Err(model::invalid_transition(from, to));
+            let from = ConnectorStatus::parse(stored).ok_or_else(|| model::unknown_status(stored))?;
+            if !from.may_become(to) {
+                return Err(ConnectorError::InvalidTransition { from, to });
             }
-            Ok(Decision::new(with(source, [(model::STATUS, to.into())])))
+            Ok(Decision::new(with(source, [(model::STATUS, to.as_str().into())])))
         };
         self.decide(id, &set, forwarded).await.map(result)
     }
 
     /// The stored connector, deleted or not; `None` when it or its index does not exist.
-    async fn stored(&self, id: &str, forwarded: &Forwarded) -> Result<Option<Source>, ApiError> {
+    async fn stored(&self, id: &str, forwarded: &Forwarded) -> Result<Option<Source>, ConnectorError> {
         Ok(self
             .store
             .get(&self.connectors.alias, id, forwarded, None)
@@ -515,14 +594,17 @@ impl Connectors {
 
     /// A partial update, as Elasticsearch writes without looking the connector up: a missing
     /// connector is a missing document, and a soft-deleted one is updated all the same.
-    async fn merge(&self, id: &str, partial: Source, forwarded: &Forwarded) -> Reply {
-        let rule: Rule<(), ApiError> = Rule::Merge(partial);
+    async fn merge(&self, id: &str, partial: Source, forwarded: &Forwarded) -> Result<Value, ConnectorError> {
+        let rule: Rule<(), ConnectorError> = Rule::Merge(partial);
         let outcome = self
             .store
             .update(self.target(id), rule, forwarded)
             .await
             .map_err(|err| match err.missing_or() {
-                Ok(_) => ApiError::document_missing(id, &self.connectors.concrete_index()),
+                Ok(_) => ConnectorError::DocumentMissing {
+                    connector_id: id.to_owned(),
+                    index: self.connectors.concrete_index(),
+                },
                 Err(err) => err,
             })?;
         Ok(result(outcome))
@@ -530,13 +612,19 @@ impl Connectors {
 
     /// A partial update of whichever of the two fields the body gives (null clears nothing);
     /// a body with neither is Elasticsearch's validation error.
-    async fn merge_given(&self, id: &str, body: &Fields, fields: [&str; 2], forwarded: &Forwarded) -> Reply {
-        let given = given(body, &fields);
+    async fn merge_given(
+        &self,
+        id: &str,
+        fields: [(&'static str, Option<&str>); 2],
+        forwarded: &Forwarded,
+    ) -> Result<Value, ConnectorError> {
+        let given: Source = fields
+            .iter()
+            .filter_map(|(name, value)| Some(((*name).to_owned(), Value::from((*value)?))))
+            .collect();
         if given.is_empty() {
-            let [first, second] = fields;
-            return Err(ApiError::validation([format!(
-                "[{first}] and [{second}] cannot both be [null]. Please provide a value for at least one of them."
-            )]));
+            let [(first, _), (second, _)] = fields;
+            return Err(Invalid::NeitherGiven { first, second }.into());
         }
         self.merge(id, given, forwarded).await
     }
@@ -546,12 +634,12 @@ impl Connectors {
     async fn decide<D: Default>(
         &self,
         id: &str,
-        decide: &Decide<'_, D, ApiError>,
+        decide: &Decide<'_, D, ConnectorError>,
         forwarded: &Forwarded,
-    ) -> Result<Outcome<D>, ApiError> {
+    ) -> Result<Outcome<D>, ConnectorError> {
         let live = |source: &Source| {
             if model::is_deleted(source) {
-                return Err(ApiError::connector_not_found(id));
+                return Err(not_found(id));
             }
             decide(source)
         };
@@ -559,7 +647,7 @@ impl Connectors {
             .update(self.target(id), Rule::Decide(&live), forwarded)
             .await
             .map_err(|err| match err.missing_or() {
-                Ok(_) => ApiError::connector_not_found(id),
+                Ok(_) => not_found(id),
                 Err(err) => err,
             })
     }
@@ -578,7 +666,7 @@ impl Connectors {
         name: Option<&str>,
         id: &str,
         forwarded: &Forwarded,
-    ) -> Result<Option<Claim>, ApiError> {
+    ) -> Result<Option<Claim>, ConnectorError> {
         match name {
             Some(name) => self.names.claim(name, id, forwarded).await.map(Some),
             None => Ok(None),
@@ -587,14 +675,14 @@ impl Connectors {
 
     /// The outcome of the write that follows a claim: a new claim is released when the write
     /// failed.
-    async fn settle<T>(
+    async fn settle<T, E>(
         &self,
         claim: Option<Claim>,
         name: Option<&str>,
         id: &str,
-        outcome: Result<T, ApiError>,
+        outcome: Result<T, E>,
         forwarded: &Forwarded,
-    ) -> Result<T, ApiError> {
+    ) -> Result<T, E> {
         if outcome.is_err() && claim == Some(Claim::New) {
             if let Some(name) = name {
                 self.names.release(name, id, forwarded).await;
@@ -617,6 +705,12 @@ impl Connectors {
     }
 }
 
+fn not_found(id: &str) -> ConnectorError {
+    ConnectorError::NotFound {
+        connector_id: id.to_owned(),
+    }
+}
+
 /// A partial document from its fields.
 fn partial<const N: usize>(fields: [(&str, Value); N]) -> Source {
     fields
@@ -632,14 +726,6 @@ fn with(source: &Source, fields: impl IntoIterator<Item = (&'static str, Value)>
         .map(|(name, value)| (name.to_owned(), value))
         .collect();
     merged(source.clone(), &changes)
-}
-
-/// The fields of the body that were given and are not null.
-fn given(body: &Fields, names: &[&str]) -> Source {
-    names
-        .iter()
-        .filter_map(|name| Some(((*name).to_owned(), body.value(name)?)))
-        .collect()
 }
 
 /// Elasticsearch's answer to an update: what it did.

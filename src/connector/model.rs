@@ -3,10 +3,11 @@
 
 use serde_json::{json, Map, Value};
 
+use super::errors::ConnectorError;
+use super::requests::{PutConnector, UpdateFeatures, UpdatePipeline};
+use super::status::ConnectorStatus;
 use super::{filtering, scheduling};
 use crate::documents::Source;
-use crate::error::{ApiError, ErrorType};
-use crate::http::json::{Json, JsonValue};
 
 /// The prefix an index attached to an Elastic-managed (native) connector must have.
 pub const MANAGED_INDEX_PREFIX: &str = "content-";
@@ -29,8 +30,8 @@ pub struct Names {
 }
 
 impl Names {
-    /// The stored spelling of `value`, or Elasticsearch's error.
-    pub fn parse(&self, value: &str) -> Result<&'static str, ApiError> {
+    /// The stored spelling of `value`, or the refusal naming the set.
+    pub fn parse(&self, value: &str) -> Result<&'static str, ConnectorError> {
         self.names
             .iter()
             .copied()
@@ -41,116 +42,90 @@ impl Names {
                     *name == value
                 }
             })
-            .ok_or_else(|| {
-                ApiError::new(
-                    ErrorType::IllegalArgument,
-                    format!("Unknown {} [{value}].", self.kind),
-                )
+            .ok_or_else(|| ConnectorError::UnknownName {
+                kind: self.kind,
+                value: value.to_owned(),
             })
     }
+}
 
-    /// A body value naming one of these (null reads as the text `null`, as Elasticsearch
-    /// passes it on).
-    pub fn check(&self, value: &Json) -> Result<(), ApiError> {
-        match &value.value {
-            JsonValue::String(text) => self.parse(text).map(drop),
-            _ => self.parse("null").map(drop),
-        }
+/// The refusal of a status that is not a `ConnectorStatus`.
+pub fn unknown_status(value: &str) -> ConnectorError {
+    ConnectorError::UnknownName {
+        kind: "ConnectorStatus",
+        value: value.to_owned(),
     }
-
-    /// The stored spelling of a value that passed `check`.
-    pub fn normal(&self, value: &Value) -> Option<&'static str> {
-        value.as_str().and_then(|text| self.parse(text).ok())
-    }
-}
-
-/// The statuses of a connector.
-pub const CONNECTOR_STATUS: Names = Names {
-    kind: "ConnectorStatus",
-    names: &[
-        "created",
-        "needs_configuration",
-        "configured",
-        "connected",
-        "error",
-    ],
-    ignore_case: true,
-};
-
-/// The connector protocol's state machine, as `_status` enforces it: for each status, where it
-/// may go.
-const TRANSITIONS: [(&str, &[&str]); 5] = [
-    ("created", &["needs_configuration", "error"]),
-    ("needs_configuration", &["configured", "error"]),
-    (
-        "configured",
-        &["needs_configuration", "configured", "connected", "error"],
-    ),
-    ("connected", &["configured", "connected", "error"]),
-    ("error", &["configured", "connected", "error"]),
-];
-
-/// Whether a connector in status `from` may move to `to`.
-pub fn may_become(from: &str, to: &str) -> bool {
-    TRANSITIONS
-        .iter()
-        .any(|(status, next)| *status == from && next.contains(&to))
-}
-
-/// Elasticsearch's answer to a status change the state machine forbids.
-pub fn invalid_transition(from: &str, to: &str) -> ApiError {
-    let reason = format!(
-        "Invalid transition attempt from [{from}] to [{to}]. Such a status transition is not supported by the Connector Protocol."
-    );
-    ApiError::new(ErrorType::Status, reason.clone())
-        .caused_by(ApiError::new(ErrorType::ConnectorInvalidStatusTransition, reason))
-}
-
-/// What a create request gives; everything else is a default.
-#[derive(Debug, Default)]
-pub struct Creation<'a> {
-    pub description: Option<&'a str>,
-    pub index_name: Option<&'a str>,
-    pub is_native: bool,
-    pub language: Option<&'a str>,
-    pub name: Option<&'a str>,
-    pub service_type: Option<&'a str>,
 }
 
 /// The document of a new connector, field for field in the order Elasticsearch writes it;
 /// `now` stamps the default filtering.
-pub fn new_connector(creation: &Creation, now: &str) -> Source {
+pub fn new_connector(creation: &PutConnector, now: &str) -> Source {
     let mut doc = Map::new();
     let mut put = |name: &str, value: Value| {
         doc.insert(name.to_owned(), value);
     };
     put("configuration", json!({}));
     put("custom_scheduling", json!({}));
-    if let Some(description) = creation.description {
-        put("description", description.into());
+    if let Some(description) = &creation.description {
+        put("description", description.as_str().into());
     }
     put("filtering", json!([filtering::default_filtering(now)]));
-    if let Some(index_name) = creation.index_name {
-        put(INDEX_NAME, index_name.into());
+    if let Some(index_name) = &creation.index_name {
+        put(INDEX_NAME, index_name.as_str().into());
     }
     put(IS_NATIVE, creation.is_native.into());
-    if let Some(language) = creation.language {
-        put("language", language.into());
+    if let Some(language) = &creation.language {
+        put("language", language.as_str().into());
     }
-    put("name", creation.name.unwrap_or_default().into());
+    put("name", creation.name.as_deref().unwrap_or_default().into());
     put("scheduling", scheduling::default_scheduling());
-    if let Some(service_type) = creation.service_type {
-        put("service_type", service_type.into());
+    if let Some(service_type) = &creation.service_type {
+        put("service_type", service_type.as_str().into());
     }
     let status = if creation.is_native {
-        "needs_configuration"
+        ConnectorStatus::NeedsConfiguration
     } else {
-        "created"
+        ConnectorStatus::Created
     };
-    put(STATUS, status.into());
+    put(STATUS, status.as_str().into());
     put("sync_now", false.into());
     put(DELETED, false.into());
     doc
+}
+
+/// The features of `_features` as Elasticsearch writes them: only those given.
+pub fn features(given: &UpdateFeatures) -> Value {
+    let enabled = |enabled: bool| json!({ "enabled": enabled });
+    let mut out = Map::new();
+    for (name, feature) in [
+        ("document_level_security", given.document_level_security),
+        ("incremental_sync", given.incremental_sync),
+        ("native_connector_api_keys", given.native_connector_api_keys),
+    ] {
+        if let Some(feature) = feature {
+            out.insert(name.into(), enabled(feature));
+        }
+    }
+    if let Some(sync_rules) = &given.sync_rules {
+        let mut features = Map::new();
+        for (name, feature) in [("advanced", sync_rules.advanced), ("basic", sync_rules.basic)] {
+            if let Some(feature) = feature {
+                features.insert(name.into(), enabled(feature));
+            }
+        }
+        out.insert("sync_rules".into(), Value::Object(features));
+    }
+    Value::Object(out)
+}
+
+/// The pipeline of `_pipeline` as Elasticsearch writes it.
+pub fn pipeline(given: &UpdatePipeline) -> Value {
+    json!({
+        "extract_binary_content": given.extract_binary_content,
+        "name": given.name,
+        "reduce_whitespace": given.reduce_whitespace,
+        "run_ml_inference": given.run_ml_inference,
+    })
 }
 
 /// Whether a stored connector is soft-deleted.
@@ -168,41 +143,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_state_machine_is_the_connector_protocols() {
-        assert!(may_become("created", "needs_configuration"));
-        assert!(may_become("created", "error"));
-        assert!(!may_become("created", "connected"));
-        assert!(!may_become("created", "created"));
-        assert!(may_become("configured", "configured"));
-        assert!(may_become("connected", "connected"));
-        assert!(!may_become("connected", "needs_configuration"));
-        assert!(may_become("error", "connected"));
-        assert!(!may_become("bogus", "error"));
-        let err = invalid_transition("created", "connected");
-        assert_eq!(
-            err.body()["error"]["reason"],
-            "Invalid transition attempt from [created] to [connected]. Such a status transition is not supported by the Connector Protocol."
-        );
-        assert_eq!(
-            err.body()["error"]["caused_by"]["type"],
-            "connector_invalid_status_transition_exception"
-        );
-    }
-
-    #[test]
     fn names_read_as_elasticsearch_reads_its_enums() {
-        assert_eq!(CONNECTOR_STATUS.parse("CONNECTED").unwrap(), "connected");
-        let err = CONNECTOR_STATUS.parse("bogus").unwrap_err();
-        assert_eq!(err.body()["error"]["reason"], "Unknown ConnectorStatus [bogus].");
+        assert_eq!(filtering::POLICY.parse("INCLUDE").unwrap(), "include");
+        assert!(matches!(
+            filtering::POLICY.parse("bogus"),
+            Err(ConnectorError::UnknownName { kind: "FilteringPolicy", value }) if value == "bogus"
+        ));
+        assert!(filtering::RULE_CONDITION.parse("EQUALS").is_err());
     }
 
     #[test]
     fn a_new_connector_has_exactly_elasticsearchs_fields_in_its_order() {
         let doc = new_connector(
-            &Creation {
-                index_name: Some("search-x"),
-                name: Some("n"),
-                ..Creation::default()
+            &PutConnector {
+                index_name: Some("search-x".into()),
+                name: Some("n".into()),
+                ..PutConnector::default()
             },
             "T",
         );
@@ -224,9 +180,9 @@ mod tests {
         );
         assert_eq!(doc["status"], "created");
         let native = new_connector(
-            &Creation {
+            &PutConnector {
                 is_native: true,
-                ..Creation::default()
+                ..PutConnector::default()
             },
             "T",
         );

@@ -1,332 +1,264 @@
-//! What each connector request accepts: its body parser, named as Elasticsearch names it in
-//! its errors, and the nested objects only one request takes (features, pipeline).
+//! What each connector request asks for, as plain data: the HTTP layer reads a request with
+//! Elasticsearch's parser and builds one of these, and the operations take nothing else.
+//! A field a body may leave out is an `Option`; `null` where it clears nothing reads as absent.
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
-use super::{configuration, filtering, scheduling};
-use crate::error::{ApiError, ErrorType};
-use crate::http::json::{Json, JsonValue};
-use crate::http::request::{read_bool, BodyParser, Kind, Nested};
+use super::status::ConnectorStatus;
 use crate::sync_job::status::ConnectorSyncStatus;
 
-/// PUT and POST `/_connector`: Elasticsearch uses one parser for both.
-pub const PUT: BodyParser = BodyParser {
-    name: "connector_put_request",
-    fields: &[
-        ("description", Kind::Str),
-        ("index_name", Kind::StrOrNull),
-        ("is_native", Kind::Bool),
-        ("language", Kind::Str),
-        ("name", Kind::Str),
-        ("service_type", Kind::Str),
-    ],
-    required: &[],
-};
-
-pub const API_KEY_ID: BodyParser = BodyParser {
-    name: "connector_update_api_key_id_request",
-    fields: &[
-        ("api_key_id", Kind::StrOrNull),
-        ("api_key_secret_id", Kind::StrOrNull),
-    ],
-    required: &[],
-};
-
-pub const CONFIGURATION: BodyParser = BodyParser {
-    name: "connector_update_configuration_request",
-    fields: &[
-        ("configuration", Kind::NestedMap(&configuration::ENTRY)),
-        ("values", Kind::Object),
-    ],
-    required: &[],
-};
-
-pub const ERROR: BodyParser = BodyParser {
-    name: "connector_update_error_request",
-    fields: &[("error", Kind::StrOrNull)],
-    required: &["error"],
-};
-
-const FEATURE: Nested = Nested {
-    parser: BodyParser {
-        name: "connector_feature_enabled",
-        fields: &[("enabled", Kind::Bool)],
-        required: &["enabled"],
-    },
-    lenient: true,
-    build: None,
-};
-
-const SYNC_RULES_FEATURES: Nested = Nested {
-    parser: BodyParser {
-        name: "sync_rules_features",
-        fields: &[
-            ("advanced", Kind::Nested(&FEATURE)),
-            ("basic", Kind::Nested(&FEATURE)),
-        ],
-        required: &[],
-    },
-    lenient: true,
-    build: None,
-};
-
-const FEATURES_OBJECT: Nested = Nested {
-    parser: BodyParser {
-        name: "connector_features",
-        fields: &[
-            ("document_level_security", Kind::Nested(&FEATURE)),
-            ("incremental_sync", Kind::Nested(&FEATURE)),
-            ("native_connector_api_keys", Kind::Nested(&FEATURE)),
-            ("sync_rules", Kind::Nested(&SYNC_RULES_FEATURES)),
-        ],
-        required: &[],
-    },
-    lenient: true,
-    build: None,
-};
-
-/// `features` is required here; Elasticsearch accepts a body without it and then fails with a
-/// server error.
-pub const FEATURES: BodyParser = BodyParser {
-    name: "connector_update_features_request",
-    fields: &[("features", Kind::Nested(&FEATURES_OBJECT))],
-    required: &["features"],
-};
-
-pub const FILTERING: BodyParser = BodyParser {
-    name: "connector_update_filtering_request",
-    fields: &[
-        ("filtering", Kind::NestedArray(&filtering::FILTERING)),
-        ("rules", Kind::NestedArray(&filtering::RULE)),
-        ("advanced_snippet", Kind::Nested(&filtering::ADVANCED_SNIPPET)),
-    ],
-    required: &[],
-};
-
-pub const FILTERING_VALIDATION: BodyParser = BodyParser {
-    name: "connector_update_filtering_validation",
-    fields: &[("validation", Kind::Nested(&filtering::VALIDATION))],
-    required: &["validation"],
-};
-
-pub const INDEX_NAME: BodyParser = BodyParser {
-    name: "connector_update_index_name_request",
-    fields: &[("index_name", Kind::StrOrNull)],
-    required: &["index_name"],
-};
-
-fn check_sync_status(value: &Json) -> Result<(), ApiError> {
-    match &value.value {
-        JsonValue::String(text) if ConnectorSyncStatus::from_param(text).is_none() => Err(ApiError::new(
-            ErrorType::IllegalArgument,
-            format!("Unknown ConnectorSyncStatus [{text}]."),
-        )),
-        _ => Ok(()),
-    }
+/// `PUT /_connector/{id}`, `PUT`/`POST /_connector`: what a new connector is given; everything
+/// else is a default.
+#[derive(Debug, Default)]
+pub struct PutConnector {
+    pub description: Option<String>,
+    pub index_name: Option<String>,
+    pub is_native: bool,
+    pub language: Option<String>,
+    pub name: Option<String>,
+    pub service_type: Option<String>,
 }
 
-const DATE_OR_NULL: Kind = Kind::Checked(&Kind::StrOrNull, filtering::check_date);
-const SYNC_STATUS_OR_NULL: Kind = Kind::Checked(&Kind::StrOrNull, check_sync_status);
-
-/// The fields of `_last_sync`, in the order Elasticsearch writes them.
-pub const LAST_SYNC: BodyParser = BodyParser {
-    name: "connector_update_last_sync_stats_request",
-    fields: &[
-        ("last_access_control_sync_error", Kind::StrOrNull),
-        ("last_access_control_sync_scheduled_at", DATE_OR_NULL),
-        ("last_access_control_sync_status", SYNC_STATUS_OR_NULL),
-        ("last_deleted_document_count", Kind::Long),
-        ("last_incremental_sync_scheduled_at", DATE_OR_NULL),
-        ("last_indexed_document_count", Kind::Long),
-        ("last_sync_error", Kind::StrOrNull),
-        ("last_sync_scheduled_at", DATE_OR_NULL),
-        ("last_sync_status", SYNC_STATUS_OR_NULL),
-        ("last_synced", DATE_OR_NULL),
-        ("sync_cursor", Kind::ObjectOrNull),
-    ],
-    required: &[],
-};
-
-pub const NAME: BodyParser = BodyParser {
-    name: "connector_update_name_request",
-    fields: &[("name", Kind::StrOrNull), ("description", Kind::StrOrNull)],
-    required: &[],
-};
-
-pub const NATIVE: BodyParser = BodyParser {
-    name: "connector_update_native_request",
-    fields: &[("is_native", Kind::Bool)],
-    required: &["is_native"],
-};
-
-const PIPELINE_OBJECT: Nested = Nested {
-    parser: BodyParser {
-        name: "connector_ingest_pipeline",
-        fields: &[
-            ("extract_binary_content", Kind::Bool),
-            ("name", Kind::Str),
-            ("reduce_whitespace", Kind::Bool),
-            ("run_ml_inference", Kind::Bool),
-        ],
-        required: &[
-            "extract_binary_content",
-            "name",
-            "reduce_whitespace",
-            "run_ml_inference",
-        ],
-    },
-    lenient: true,
-    build: None,
-};
-
-pub const PIPELINE: BodyParser = BodyParser {
-    name: "connector_update_pipeline_request",
-    fields: &[("pipeline", Kind::Nested(&PIPELINE_OBJECT))],
-    required: &["pipeline"],
-};
-
-pub const SCHEDULING: BodyParser = BodyParser {
-    name: "connector_update_scheduling_request",
-    fields: &[("scheduling", Kind::Nested(&scheduling::SCHEDULING))],
-    required: &["scheduling"],
-};
-
-pub const SERVICE_TYPE: BodyParser = BodyParser {
-    name: "connector_update_service_type_request",
-    fields: &[("service_type", Kind::Str)],
-    required: &["service_type"],
-};
-
-pub const STATUS: BodyParser = BodyParser {
-    name: "connector_update_status_request",
-    fields: &[(
-        "status",
-        Kind::Checked(&Kind::Str, |value| super::model::CONNECTOR_STATUS.check(value)),
-    )],
-    required: &[],
-};
-
-fn enabled(feature: &Value) -> Value {
-    json!({"enabled": read_bool(&feature["enabled"])})
+/// `GET /_connector/{id}`
+#[derive(Debug, Default)]
+pub struct GetConnector {
+    pub include_deleted: bool,
 }
 
-/// The features of a request that passed `FEATURES`, as Elasticsearch writes them: only those
-/// given.
-pub fn features(given: &Value) -> Value {
-    let mut out = Map::new();
-    for name in [
-        "document_level_security",
-        "incremental_sync",
-        "native_connector_api_keys",
-    ] {
-        if let Some(feature) = given.get(name) {
-            out.insert(name.into(), enabled(feature));
-        }
-    }
-    if let Some(sync_rules) = given.get("sync_rules") {
-        let mut rules = Map::new();
-        for name in ["advanced", "basic"] {
-            if let Some(feature) = sync_rules.get(name) {
-                rules.insert(name.into(), enabled(feature));
-            }
-        }
-        out.insert("sync_rules".into(), Value::Object(rules));
-    }
-    Value::Object(out)
+/// `GET /_connector`: a page of connectors; each list filters when given and not empty.
+#[derive(Debug)]
+pub struct ListConnectors {
+    pub from: i32,
+    pub size: i32,
+    pub index_names: Vec<String>,
+    pub connector_names: Vec<String>,
+    pub service_types: Vec<String>,
+    /// Matched as a wildcard in the index name, name and description.
+    pub query: Option<String>,
+    pub include_deleted: bool,
 }
 
-/// The pipeline of a request that passed `PIPELINE`, as Elasticsearch writes it.
-pub fn pipeline(given: &Value) -> Value {
-    json!({
-        "extract_binary_content": read_bool(&given["extract_binary_content"]),
-        "name": given["name"],
-        "reduce_whitespace": read_bool(&given["reduce_whitespace"]),
-        "run_ml_inference": read_bool(&given["run_ml_inference"]),
-    })
+/// `DELETE /_connector/{id}`
+#[derive(Debug, Default)]
+pub struct DeleteConnector {
+    pub hard: bool,
+    pub delete_sync_jobs: bool,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// `PUT /_connector/{id}/_api_key_id`
+#[derive(Debug, Default)]
+pub struct UpdateApiKeyId {
+    pub api_key_id: Option<String>,
+    pub api_key_secret_id: Option<String>,
+}
 
-    fn reason(err: &ApiError) -> String {
-        err.body()["error"]["reason"].as_str().unwrap().to_owned()
-    }
+/// `PUT /_connector/{id}/_configuration`: a whole new schema, or values of existing entries.
+#[derive(Debug, Default)]
+pub struct UpdateConfiguration {
+    /// Each entry by its key, in the order given.
+    pub configuration: Option<Vec<(String, ConfigurationEntry)>>,
+    pub values: Option<Map<String, Value>>,
+}
 
-    #[test]
-    fn elasticsearchs_examples_answer_the_same() {
-        let err = PUT.parse(br#"{"index_name":"search-x","foo":1}"#).unwrap_err();
-        assert_eq!(reason(&err), "[1:26] [connector_put_request] unknown field [foo]");
-        let err = PUT.parse(br#"{"nam":"x"}"#).unwrap_err();
-        assert_eq!(
-            reason(&err),
-            "[1:2] [connector_put_request] unknown field [nam] did you mean [name]?"
-        );
-        let err = FEATURES
-            .parse(br#"{"featuresss":{"not_a_feature":12423}}"#)
-            .unwrap_err();
-        assert_eq!(
-            reason(&err),
-            "[1:2] [connector_update_features_request] unknown field [featuresss] did you mean [features]?"
-        );
-        let err = PUT.parse(br#"{"name":123}"#).unwrap_err();
-        assert_eq!(
-            reason(&err),
-            "[1:9] [connector_put_request] name doesn't support values of type: VALUE_NUMBER"
-        );
-        let err = STATUS.parse(br#"{"status":"bogus"}"#).unwrap_err();
-        assert_eq!(
-            reason(&err),
-            "[1:11] [connector_update_status_request] failed to parse field [status]"
-        );
-        assert_eq!(
-            err.body()["error"]["caused_by"]["reason"],
-            "Unknown ConnectorStatus [bogus]."
-        );
-        let err = LAST_SYNC.parse(br#"{"last_sync_status":"nope"}"#).unwrap_err();
-        assert_eq!(
-            err.body()["error"]["caused_by"]["reason"],
-            "Unknown ConnectorSyncStatus [nope]."
-        );
-        let err = LAST_SYNC
-            .parse(br#"{"last_access_control_sync_scheduled_at":"this is not a timestamp"}"#)
-            .unwrap_err();
-        assert_eq!(
-            reason(&err),
-            "[1:42] [connector_update_last_sync_stats_request] failed to parse field [last_access_control_sync_scheduled_at]"
-        );
-        let err = PIPELINE.parse(b"{}").unwrap_err();
-        assert_eq!(reason(&err), "Required [pipeline]");
-        let err = PIPELINE
-            .parse(br#"{"pipeline":{"extract_binary_content":true,"name":"p","run_ml_inference":false}}"#)
-            .unwrap_err();
-        assert_eq!(
-            reason(&err),
-            "[1:79] [connector_update_pipeline_request] failed to parse field [pipeline]"
-        );
-        assert_eq!(
-            err.body()["error"]["caused_by"]["reason"],
-            "Required [reduce_whitespace]"
-        );
-        let err = PIPELINE.parse(br#"{"pipeline":"x"}"#).unwrap_err();
-        assert_eq!(
-            reason(&err),
-            "[1:13] [connector_update_pipeline_request] pipeline doesn't support values of type: VALUE_STRING"
-        );
-    }
+/// One entry of a configuration schema, as given.
+#[derive(Debug, Default)]
+pub struct ConfigurationEntry {
+    pub category: Option<String>,
+    pub default_value: Value,
+    pub depends_on: Option<Vec<Dependency>>,
+    /// The display type, in its stored spelling.
+    pub display: Option<&'static str>,
+    pub label: String,
+    pub options: Option<Vec<SelectOption>>,
+    /// `Some(None)`: given as something that is no whole number (written as null).
+    pub order: Option<Option<i64>>,
+    pub placeholder: Option<String>,
+    pub required: bool,
+    pub sensitive: bool,
+    pub tooltip: Option<String>,
+    pub field_type: Option<String>,
+    /// Each restriction as text (or null).
+    pub ui_restrictions: Option<Vec<Value>>,
+    pub validations: Option<Vec<Validation>>,
+    pub value: Value,
+}
 
-    #[test]
-    fn features_and_pipelines_are_written_as_given_in_elasticsearchs_shape() {
-        let given = json!({"sync_rules": {"basic": {"enabled": true}}, "document_level_security": {"enabled": "false", "x": 1}});
-        assert_eq!(
-            features(&given),
-            json!({"document_level_security": {"enabled": false}, "sync_rules": {"basic": {"enabled": true}}})
-        );
-        assert_eq!(
-            pipeline(
-                &json!({"name": "p", "run_ml_inference": true, "extract_binary_content": false, "reduce_whitespace": "true"})
-            ),
-            json!({"extract_binary_content": false, "name": "p", "reduce_whitespace": true, "run_ml_inference": true})
-        );
-    }
+/// An entry another depends on: the field and the value it must have.
+#[derive(Debug, Default)]
+pub struct Dependency {
+    pub field: String,
+    pub value: Value,
+}
+
+/// One choice of a dropdown entry.
+#[derive(Debug, Default)]
+pub struct SelectOption {
+    pub label: String,
+    pub value: Value,
+}
+
+/// A check of an entry's value: the constraint and its type, in its stored spelling.
+#[derive(Debug, Default)]
+pub struct Validation {
+    pub constraint: Value,
+    pub validation_type: Option<&'static str>,
+}
+
+/// `PUT /_connector/{id}/_error`: an error, or null (or empty) for none.
+#[derive(Debug, Default)]
+pub struct UpdateError {
+    pub error: Option<String>,
+}
+
+/// `PUT /_connector/{id}/_features`: each feature given, enabled or not.
+#[derive(Debug, Default)]
+pub struct UpdateFeatures {
+    pub document_level_security: Option<bool>,
+    pub incremental_sync: Option<bool>,
+    pub native_connector_api_keys: Option<bool>,
+    pub sync_rules: Option<SyncRulesFeatures>,
+}
+
+#[derive(Debug, Default)]
+pub struct SyncRulesFeatures {
+    pub advanced: Option<bool>,
+    pub basic: Option<bool>,
+}
+
+/// `PUT /_connector/{id}/_filtering`: a whole filtering list, or a new draft (its filtering
+/// rules, its advanced snippet, or both).
+#[derive(Debug, Default)]
+pub struct UpdateFiltering {
+    pub filtering: Option<Vec<Filtering>>,
+    pub rules: Option<Vec<FilteringRule>>,
+    pub advanced_snippet: Option<AdvancedSnippet>,
+}
+
+/// One element of a filtering list, as given.
+#[derive(Debug, Default)]
+pub struct Filtering {
+    pub active: FilteringRules,
+    pub draft: FilteringRules,
+}
+
+/// The active or the draft filtering of an element.
+#[derive(Debug, Default)]
+pub struct FilteringRules {
+    pub advanced_snippet: AdvancedSnippet,
+    pub rules: Vec<FilteringRule>,
+    pub validation: FilteringValidation,
+}
+
+/// One filtering rule, as given; dates as given (written back in Elasticsearch's format).
+#[derive(Debug, Default)]
+pub struct FilteringRule {
+    pub created_at: Option<String>,
+    pub field: String,
+    pub id: String,
+    pub order: i64,
+    /// The policy and the condition, in their stored spelling.
+    pub policy: &'static str,
+    pub rule: &'static str,
+    pub updated_at: Option<String>,
+    pub value: String,
+}
+
+#[derive(Debug, Default)]
+pub struct AdvancedSnippet {
+    pub created_at: Option<String>,
+    pub updated_at: Option<String>,
+    pub value: Value,
+}
+
+/// A validation result of a draft, as the connector service reports it.
+#[derive(Debug, Default)]
+pub struct FilteringValidation {
+    pub errors: Vec<FilteringValidationError>,
+    /// The state, in its stored spelling.
+    pub state: &'static str,
+}
+
+#[derive(Debug, Default)]
+pub struct FilteringValidationError {
+    /// The ids and messages, each as text (or null).
+    pub ids: Vec<Value>,
+    pub messages: Vec<Value>,
+}
+
+/// `PUT /_connector/{id}/_filtering/_validation`
+#[derive(Debug, Default)]
+pub struct UpdateFilteringValidation {
+    pub validation: FilteringValidation,
+}
+
+/// `PUT /_connector/{id}/_index_name`: a name, or null for none.
+#[derive(Debug, Default)]
+pub struct UpdateIndexName {
+    pub index_name: Option<String>,
+}
+
+/// `PUT /_connector/{id}/_last_sync`: the statistics given; dates as given (written back in
+/// Elasticsearch's format).
+#[derive(Debug, Default)]
+pub struct UpdateLastSync {
+    pub last_access_control_sync_error: Option<String>,
+    pub last_access_control_sync_scheduled_at: Option<String>,
+    pub last_access_control_sync_status: Option<ConnectorSyncStatus>,
+    pub last_deleted_document_count: Option<i64>,
+    pub last_incremental_sync_scheduled_at: Option<String>,
+    pub last_indexed_document_count: Option<i64>,
+    pub last_sync_error: Option<String>,
+    pub last_sync_scheduled_at: Option<String>,
+    pub last_sync_status: Option<ConnectorSyncStatus>,
+    pub last_synced: Option<String>,
+    pub sync_cursor: Option<Map<String, Value>>,
+}
+
+/// `PUT /_connector/{id}/_name`
+#[derive(Debug, Default)]
+pub struct UpdateName {
+    pub name: Option<String>,
+    pub description: Option<String>,
+}
+
+/// `PUT /_connector/{id}/_native`
+#[derive(Debug, Default)]
+pub struct UpdateNative {
+    pub is_native: bool,
+}
+
+/// `PUT /_connector/{id}/_pipeline`
+#[derive(Debug, Default)]
+pub struct UpdatePipeline {
+    pub extract_binary_content: bool,
+    pub name: String,
+    pub reduce_whitespace: bool,
+    pub run_ml_inference: bool,
+}
+
+/// `PUT /_connector/{id}/_scheduling`: the schedules given.
+#[derive(Debug, Default)]
+pub struct UpdateScheduling {
+    pub access_control: Option<Schedule>,
+    pub full: Option<Schedule>,
+    pub incremental: Option<Schedule>,
+}
+
+/// One schedule: enabled or not, and its cron expression as given.
+#[derive(Debug, Default, Clone)]
+pub struct Schedule {
+    pub enabled: bool,
+    pub interval: String,
+}
+
+/// `PUT /_connector/{id}/_service_type`
+#[derive(Debug, Default)]
+pub struct UpdateServiceType {
+    pub service_type: String,
+}
+
+/// `PUT /_connector/{id}/_status`: the status asked for (none when the body left it out).
+#[derive(Debug, Default)]
+pub struct UpdateStatus {
+    pub status: Option<ConnectorStatus>,
 }

@@ -4,44 +4,13 @@
 use serde_json::{json, Map, Value};
 
 use super::cron;
-use crate::error::ApiError;
-use crate::http::request::{read_bool, BodyParser, Fields, Kind, Nested};
+use super::requests::UpdateScheduling;
 
 /// The kinds of sync a connector schedules, in the order Elasticsearch writes them.
 pub const KINDS: [&str; 3] = ["access_control", "full", "incremental"];
 
 /// Daily at midnight: every schedule of a new connector, disabled.
 const EVERY_DAY_AT_MIDNIGHT: &str = "0 0 0 * * ?";
-
-/// One schedule. Elasticsearch builds its cron expression once both fields arrived, so a bad
-/// expression is reported under the later of the two.
-pub const SCHEDULE: Nested = Nested {
-    parser: BodyParser {
-        name: "schedule_config",
-        fields: &[("enabled", Kind::Bool), ("interval", Kind::Str)],
-        required: &["enabled", "interval"],
-    },
-    lenient: true,
-    build: Some(build_schedule),
-};
-
-fn build_schedule(fields: &Fields) -> Result<(), ApiError> {
-    cron::check(fields.str("interval").unwrap_or_default())
-}
-
-pub const SCHEDULING: Nested = Nested {
-    parser: BodyParser {
-        name: "connector_scheduling",
-        fields: &[
-            ("access_control", Kind::Nested(&SCHEDULE)),
-            ("full", Kind::Nested(&SCHEDULE)),
-            ("incremental", Kind::Nested(&SCHEDULE)),
-        ],
-        required: &[],
-    },
-    lenient: true,
-    build: None,
-};
 
 pub fn default_scheduling() -> Value {
     let schedule = json!({"enabled": false, "interval": EVERY_DAY_AT_MIDNIGHT});
@@ -52,18 +21,18 @@ pub fn default_scheduling() -> Value {
         .into()
 }
 
-/// The schedules of a request that passed `SCHEDULING`, as Elasticsearch writes them: only those
-/// given, each interval upper-cased.
-pub fn scheduling(given: &Value) -> Map<String, Value> {
+/// The schedules of `_scheduling` as Elasticsearch writes them: only those given, each interval
+/// upper-cased.
+pub fn scheduling(given: &UpdateScheduling) -> Map<String, Value> {
     KINDS
         .iter()
-        .filter_map(|kind| {
-            let schedule = given.get(kind)?;
-            let enabled = read_bool(&schedule["enabled"]);
-            let interval = cron::normalize(schedule["interval"].as_str().unwrap_or_default());
+        .zip([&given.access_control, &given.full, &given.incremental])
+        .filter_map(|(kind, schedule)| {
+            let schedule = schedule.as_ref()?;
+            let interval = cron::normalize(&schedule.interval);
             Some((
                 (*kind).to_owned(),
-                json!({"enabled": enabled, "interval": interval}),
+                json!({"enabled": schedule.enabled, "interval": interval}),
             ))
         })
         .collect()
@@ -72,46 +41,17 @@ pub fn scheduling(given: &Value) -> Map<String, Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::request::BodyParser;
-
-    const REQUEST: BodyParser = BodyParser {
-        name: "connector_update_scheduling_request",
-        fields: &[("scheduling", Kind::Nested(&SCHEDULING))],
-        required: &["scheduling"],
-    };
-
-    #[test]
-    fn a_bad_interval_fails_the_build_of_its_schedule() {
-        let err = REQUEST
-            .parse(br#"{"scheduling":{"access_control":{"enabled":true,"interval":"61 0 0 * * ?"}}}"#)
-            .unwrap_err();
-        let body = err.body();
-        let mut reasons = Vec::new();
-        let mut error = &body["error"];
-        while error.is_object() {
-            reasons.push(error["reason"].as_str().unwrap());
-            error = &error["caused_by"];
-        }
-        assert_eq!(
-            reasons,
-            [
-                "[1:60] [connector_update_scheduling_request] failed to parse field [scheduling]",
-                "[1:60] [connector_scheduling] failed to parse field [access_control]",
-                "[1:60] [schedule_config] failed to parse field [interval]",
-                "Failed to build [schedule_config] after last required field arrived",
-                "invalid cron expression [61 0 0 * * ?]",
-                "illegal cron expression format [java.lang.IllegalArgumentException: Minute and Second values must be between 0 and 59]",
-            ]
-        );
-        assert_eq!(
-            body["error"]["root_cause"][0]["reason"],
-            "Failed to build [schedule_config] after last required field arrived"
-        );
-    }
+    use crate::connector::requests::Schedule;
 
     #[test]
     fn only_given_schedules_are_written_upper_cased() {
-        let written = scheduling(&json!({"full": {"enabled": "true", "interval": "0 0 0 ? * mon"}}));
+        let written = scheduling(&UpdateScheduling {
+            full: Some(Schedule {
+                enabled: true,
+                interval: "0 0 0 ? * mon".into(),
+            }),
+            ..UpdateScheduling::default()
+        });
         assert_eq!(
             Value::Object(written),
             json!({"full": {"enabled": true, "interval": "0 0 0 ? * MON"}})

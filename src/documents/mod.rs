@@ -19,7 +19,7 @@ use crate::cluster::{Cluster, ClusterAnswer, Forwarded};
 use crate::config::{Refresh, Settings, UpdateStrategy};
 use crate::error::{ApiError, ErrorType};
 use layouts::Layout;
-pub use pages::{page, page_bounds, with_id};
+pub use pages::{page, with_id};
 pub use update::{
     merged, partial_update, row_document, script_body, Applied, Decide, Decision, Field, Missing, Outcome,
     Row, Rows, Rule, Table, Target, UpdateError,

@@ -3,7 +3,6 @@
 use serde_json::{json, Map, Value};
 
 use super::Source;
-use crate::error::{ApiError, ErrorType};
 
 /// A stored document as the API answers it: `id` first, then the stored fields.
 pub fn with_id(id: &str, source: Source) -> Value {
@@ -31,18 +30,4 @@ pub fn page(hits: Option<Value>) -> Value {
         })
         .unwrap_or_default();
     json!({ "count": hits["hits"]["total"]["value"], "results": results })
-}
-
-/// `from` and `size` as Elasticsearch checks them; a window beyond the search limit is the
-/// cluster's own error.
-pub fn page_bounds(from: i32, size: i32) -> Result<(), ApiError> {
-    for (name, value) in [("from", from), ("size", size)] {
-        if value < 0 {
-            return Err(ApiError::new(
-                ErrorType::IllegalArgument,
-                format!("Parameter [{name}] cannot be < 0"),
-            ));
-        }
-    }
-    Ok(())
 }

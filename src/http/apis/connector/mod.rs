@@ -1,16 +1,69 @@
-//! `/_connector/...`: the connector APIs, one declaration each.
+//! `/_connector/...`: the connector APIs, one declaration each; what their bodies accept is in
+//! `bodies.rs` (and the nested `configuration.rs`, `filtering.rs`), and each typed request is
+//! built there or here (parameters) from what was read.
+
+mod bodies;
+mod configuration;
+mod errors;
+mod filtering;
 
 use actix_web::http::Method;
 
-use crate::connector::requests::{
-    API_KEY_ID, CONFIGURATION, ERROR, FEATURES, FILTERING, FILTERING_VALIDATION, INDEX_NAME, LAST_SYNC, NAME,
-    NATIVE, PIPELINE, PUT, SCHEDULING, SERVICE_TYPE, STATUS,
-};
+use crate::connector::model::Names;
+use crate::connector::requests::{DeleteConnector, GetConnector, ListConnectors};
+use crate::error::ApiError;
+use crate::http::json::{Json, JsonValue};
+use crate::http::request::page_bounds;
+use crate::http::request::Params;
 use crate::http::routes::{ok, Api, Body};
 use crate::op;
+use bodies::*;
+
+/// A body value naming one of a closed set (null reads as the text `null`, as Elasticsearch
+/// passes it on).
+fn names(names: &Names, value: &Json) -> Result<(), ApiError> {
+    let text = match &value.value {
+        JsonValue::String(text) => text.as_str(),
+        _ => "null",
+    };
+    names.parse(text).map(drop).map_err(ApiError::from)
+}
+
+fn get_connector(params: &Params) -> Result<GetConnector, ApiError> {
+    Ok(GetConnector {
+        include_deleted: params.bool("include_deleted", false)?,
+    })
+}
+
+/// The page is checked here, once the parameters are read and before anything is searched.
+fn list_connectors(params: &Params) -> Result<ListConnectors, ApiError> {
+    let from = params.int("from", 0)?;
+    let size = params.int("size", 100)?;
+    let include_deleted = params.bool("include_deleted", false)?;
+    page_bounds(from, size)?;
+    Ok(ListConnectors {
+        from,
+        size,
+        include_deleted,
+        index_names: params.list("index_name").unwrap_or_default(),
+        connector_names: params.list("connector_name").unwrap_or_default(),
+        service_types: params.list("service_type").unwrap_or_default(),
+        query: params
+            .get("query")
+            .filter(|query| !query.is_empty())
+            .map(str::to_owned),
+    })
+}
+
+fn delete_connector(params: &Params) -> Result<DeleteConnector, ApiError> {
+    Ok(DeleteConnector {
+        hard: params.bool("hard", false)?,
+        delete_sync_jobs: params.bool("delete_sync_jobs", false)?,
+    })
+}
 
 /// An update of one connector: `PUT /_connector/{connector_id}/<endpoint>` with the body the
-/// parser reads, answered by the operation of the same name.
+/// parser reads, built into the typed request and answered by the operation of the same name.
 macro_rules! update {
     ($name:literal, $endpoint:literal, $parser:expr, $operation:ident) => {
         Api {
@@ -19,11 +72,10 @@ macro_rules! update {
             path: concat!("/_connector/{connector_id}/", $endpoint),
             params: &[],
             body: Body::Required(&$parser),
-            op: op!(|state, call| state
+            op: op!(|state, call| Ok(ok(state
                 .connectors
-                .$operation(call.id(), &call.body, &call.forwarded)
-                .await
-                .map(ok)),
+                .$operation(call.id(), &$operation(&call.body), &call.forwarded)
+                .await?))),
         }
     };
 }
@@ -35,10 +87,10 @@ pub const APIS: &[Api] = &[
         path: "/_connector/{connector_id}",
         params: &[],
         body: Body::Optional(&PUT),
-        op: op!(|state, call| state
+        op: op!(|state, call| Ok(state
             .connectors
-            .put(Some(call.id()), &call.body, &call.forwarded)
-            .await),
+            .put(Some(call.id()), &put_connector(&call.body), &call.forwarded)
+            .await?)),
     },
     Api {
         name: "put_connector_without_id",
@@ -46,7 +98,10 @@ pub const APIS: &[Api] = &[
         path: "/_connector",
         params: &[],
         body: Body::Optional(&PUT),
-        op: op!(|state, call| state.connectors.put(None, &call.body, &call.forwarded).await),
+        op: op!(|state, call| Ok(state
+            .connectors
+            .put(None, &put_connector(&call.body), &call.forwarded)
+            .await?)),
     },
     Api {
         name: "post_connector",
@@ -54,7 +109,10 @@ pub const APIS: &[Api] = &[
         path: "/_connector",
         params: &[],
         body: Body::Optional(&PUT),
-        op: op!(|state, call| state.connectors.put(None, &call.body, &call.forwarded).await),
+        op: op!(|state, call| Ok(state
+            .connectors
+            .put(None, &put_connector(&call.body), &call.forwarded)
+            .await?)),
     },
     Api {
         name: "get_connector",
@@ -62,11 +120,10 @@ pub const APIS: &[Api] = &[
         path: "/_connector/{connector_id}",
         params: &["include_deleted"],
         body: Body::None,
-        op: op!(|state, call| state
+        op: op!(|state, call| Ok(ok(state
             .connectors
-            .get(call.id(), &call.params, &call.forwarded)
-            .await
-            .map(ok)),
+            .get(call.id(), &get_connector(&call.params)?, &call.forwarded)
+            .await?))),
     },
     Api {
         name: "list_connector",
@@ -82,7 +139,10 @@ pub const APIS: &[Api] = &[
             "include_deleted",
         ],
         body: Body::None,
-        op: op!(|state, call| state.connectors.list(&call.params, &call.forwarded).await.map(ok)),
+        op: op!(|state, call| Ok(ok(state
+            .connectors
+            .list(&list_connectors(&call.params)?, &call.forwarded)
+            .await?))),
     },
     Api {
         name: "delete_connector",
@@ -90,11 +150,10 @@ pub const APIS: &[Api] = &[
         path: "/_connector/{connector_id}",
         params: &["hard", "delete_sync_jobs"],
         body: Body::None,
-        op: op!(|state, call| state
+        op: op!(|state, call| Ok(ok(state
             .connectors
-            .delete(call.id(), &call.params, &call.forwarded)
-            .await
-            .map(ok)),
+            .delete(call.id(), &delete_connector(&call.params)?, &call.forwarded)
+            .await?))),
     },
     Api {
         name: "update_connector_last_seen",
@@ -102,11 +161,7 @@ pub const APIS: &[Api] = &[
         path: "/_connector/{connector_id}/_check_in",
         params: &[],
         body: Body::None,
-        op: op!(|state, call| state
-            .connectors
-            .check_in(call.id(), &call.forwarded)
-            .await
-            .map(ok)),
+        op: op!(|state, call| Ok(ok(state.connectors.check_in(call.id(), &call.forwarded).await?))),
     },
     Api {
         name: "update_connector_active_filtering",
@@ -114,11 +169,10 @@ pub const APIS: &[Api] = &[
         path: "/_connector/{connector_id}/_filtering/_activate",
         params: &[],
         body: Body::None,
-        op: op!(|state, call| state
+        op: op!(|state, call| Ok(ok(state
             .connectors
             .activate_filtering(call.id(), &call.forwarded)
-            .await
-            .map(ok)),
+            .await?))),
     },
     update!(
         "update_connector_api_key_id",
