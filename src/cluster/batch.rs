@@ -296,10 +296,10 @@ impl Batcher {
             .await;
         let reply = match reply {
             Ok(reply) if reply.status == 200 => reply,
-            whole => return vec![whole; batch.len()],
+            whole => return self.unless_refused(batch, vec![whole; batch.len()]).await,
         };
         let items = reply.parse::<BulkAnswer>().map(|answer| answer.items);
-        match items {
+        let answers = match items {
             Some(items) if items.len() == batch.len() => {
                 items.into_iter().map(|item| Ok(item_answer(item))).collect()
             }
@@ -307,7 +307,39 @@ impl Batcher {
                 let err = crate::documents::unexpected(&reply);
                 vec![Err(err); batch.len()]
             }
+        };
+        self.unless_refused(batch, answers).await
+    }
+
+    /// The answers, except that an operation whose answer refuses the caller (401, or 403 for
+    /// its privileges) is sent again alone: such an answer names the request it refused (a bulk,
+    /// a multi-get), and the caller is to read its own request there. A refused operation wrote
+    /// nothing, so sending it again is safe. Sent at once, side by side.
+    async fn unless_refused(&self, batch: &[Queued], mut answers: Vec<Answer>) -> Vec<Answer> {
+        let mut again = Vec::new();
+        for (at, (queued, answer)) in batch.iter().zip(&answers).enumerate() {
+            if refuses_caller(answer) {
+                let cluster = self.cluster.clone();
+                let forwarded = queued.forwarded.clone();
+                let alone = match &queued.op {
+                    Op::Write(write) => {
+                        let write = write.clone();
+                        tokio::spawn(async move { write.send(&cluster, &forwarded).await })
+                    }
+                    Op::Read(read) => {
+                        let read = read.clone();
+                        tokio::spawn(async move { read.send(&cluster, &forwarded).await })
+                    }
+                };
+                again.push((at, alone));
+            }
         }
+        for (at, alone) in again {
+            if let Ok(answer) = alone.await {
+                answers[at] = answer;
+            }
+        }
+        answers
     }
 
     /// The reads as one multi-get; an answer per read, in order. A read whose item the
@@ -336,7 +368,7 @@ impl Batcher {
             .await;
         let reply = match reply {
             Ok(reply) if reply.status == 200 => reply,
-            whole => return vec![whole; batch.len()],
+            whole => return self.unless_refused(batch, vec![whole; batch.len()]).await,
         };
         let docs = reply
             .parse::<MgetAnswer>()
@@ -545,6 +577,18 @@ fn doc_answer(doc: Map<String, Value>) -> Option<ClusterAnswer> {
     Some(answer(status, &Value::Object(doc)))
 }
 
+/// Whether the answer refuses the caller: unauthenticated, or not allowed by its privileges
+/// (a 403 for a blocked index is about the index, and stays).
+fn refuses_caller(answer: &Answer) -> bool {
+    match answer {
+        Ok(reply) if reply.status == 401 => true,
+        Ok(reply) if reply.status == 403 => reply
+            .parse::<Value>()
+            .is_some_and(|body| body["error"]["type"] == "security_exception"),
+        _ => false,
+    }
+}
+
 fn answer(status: u16, body: &Value) -> ClusterAnswer {
     ClusterAnswer {
         status,
@@ -674,6 +718,24 @@ mod tests {
                 "type": "version_conflict_engine_exception", "reason": "[1]: version conflict",
                 "index_uuid": "u", "shard": "0", "index": "jobs-v1"}, "status": 409})
         );
+    }
+
+    #[test]
+    fn only_a_refusal_of_the_caller_is_sent_again_alone() {
+        let refusal = |status: u16, kind: &str| {
+            Ok(answer(
+                status,
+                &json!({"error": {"type": kind}, "status": status}),
+            ))
+        };
+        assert!(refuses_caller(&refusal(401, "security_exception")));
+        assert!(refuses_caller(&refusal(403, "security_exception")));
+        assert!(!refuses_caller(&refusal(403, "cluster_block_exception")));
+        assert!(!refuses_caller(&refusal(429, "es_rejected_execution_exception")));
+        assert!(!refuses_caller(&Err(ApiError::new(
+            ErrorType::UpstreamError,
+            "x"
+        ))));
     }
 
     #[test]

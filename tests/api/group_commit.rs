@@ -294,3 +294,85 @@ async fn a_bulk_refused_item_by_item_answers_each_write_as_a_single_request_is_a
         node.delete_index(&alias).await;
     }
 }
+
+#[tokio::test]
+async fn a_refusal_of_the_caller_in_a_group_answers_each_write_in_its_own_words() {
+    use crate::security::{ca_path, secure_node, secure_url, ELASTIC, READER};
+    use connector_sync_proxy::config::TlsVerification;
+
+    let node = secure_node().await;
+    let ids: Vec<String> = (0..8).map(|n| unique_id(&format!("gc-secure{n}"))).collect();
+    for id in &ids {
+        let url = format!("{}/{INDEX}/_doc/{}?refresh=true", secure_url(), encode(id));
+        let response = node
+            .put(url)
+            .basic_auth(ELASTIC.0, Some(ELASTIC.1))
+            .json(&job("in_progress"))
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success());
+    }
+    let secured = |group_commit| {
+        let url = secure_url().parse().unwrap();
+        spawn_app_with(crate::helpers::ELASTICSEARCH, move |settings| {
+            settings.es_urls = vec![url];
+            settings.tls = TlsVerification::Verify {
+                extra_ca: Some(ca_path()),
+            };
+            settings.group_commit = if group_commit {
+                Settings::default().group_commit
+            } else {
+                None
+            };
+        })
+    };
+    let cancel = |app: &TestApp, id: &str, user: Option<(&'static str, &'static str)>| {
+        let request = app.http.put(app.cancel_url(&encode(id)));
+        let request = match user {
+            Some((name, password)) => request.basic_auth(name, Some(password)),
+            None => request,
+        };
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
+        }
+    };
+    let single = secured(false).await;
+    let (status, alone) = cancel(&single, &ids[0], Some(READER)).await;
+    assert_eq!(status, 403, "{alone}");
+
+    let app = secured(true).await;
+    let mut rounds = 0;
+    // The reader may read, so the reads are grouped and so are the refused writes; the
+    // anonymous caller is refused its reads.
+    while grouped(&app, "bulk").await == 0 || grouped(&app, "mget").await == 0 {
+        assert!(rounds < ROUNDS, "no request was grouped");
+        rounds += 1;
+        let refused = join_all(ids.iter().map(|id| cancel(&app, id, Some(READER)))).await;
+        for (status, answer) in refused {
+            assert_eq!((status, &answer), (403, &alone));
+        }
+        let anonymous = join_all(ids.iter().map(|id| cancel(&app, id, None))).await;
+        for (id, (status, answer)) in ids.iter().zip(anonymous) {
+            assert_eq!(status, 401, "{answer}");
+            let reason = answer["error"]["reason"].as_str().unwrap();
+            // Its own request named, not the group's.
+            assert!(reason.contains(id.as_str()), "{reason}");
+        }
+    }
+    for id in &ids {
+        let url = format!("{}/{INDEX}/_doc/{}", secure_url(), encode(id));
+        let stored: Value = node
+            .get(url)
+            .basic_auth(ELASTIC.0, Some(ELASTIC.1))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(stored["_source"]["status"], "in_progress");
+    }
+}
