@@ -4,10 +4,12 @@
 //! Each operation is a plain value (`DocWrite`, `DocRead`) that can be sent on its own, exactly as
 //! before, or as one item of a `_bulk` (writes) or `_mget` (reads). Operations queue in a lane:
 //! one per kind and per caller's credentials, since a grouped request carries one caller's
-//! `Authorization`. A lane sends one request at a time. An operation that finds its lane idle
-//! goes at once, alone and in its own form (no timer, so the latency of a lone write is
-//! unchanged); those that arrive while a request is in flight wait, and when it returns they go
-//! together, up to `max_items` operations and `max_bytes` of bodies per request.
+//! `Authorization`. A lane has one request in flight at a time per configured node (one, with
+//! one node). An operation that finds its lane idle goes at once, alone and in its own form (no
+//! timer, so the latency of a lone write is unchanged); those that arrive while the lane is busy
+//! wait, and when a request returns they go together, up to `max_items` operations and
+//! `max_bytes` of bodies per request. One request per node keeps a hanging node from holding up
+//! every write behind the one request sent to it.
 //!
 //! Each operation gets back the answer it would have got as a request of its own: a bulk item
 //! becomes an answer of that item's status with the item's body (an error item as the error
@@ -105,13 +107,20 @@ struct Queued {
 /// The caller's credentials: operations of different callers never share a request.
 type Key = Option<HeaderValue>;
 
-/// The lanes of one kind: a lane is in the map while a request of it is in flight, with the
-/// operations waiting for the next one.
+/// The lanes of one kind: a lane is in the map while a request of it is in flight.
 #[derive(Default)]
-struct Lanes(Mutex<HashMap<Key, VecDeque<Queued>>>);
+struct Lanes(Mutex<HashMap<Key, Lane>>);
+
+#[derive(Default)]
+struct Lane {
+    /// Requests in flight, each sent by a task of its own (`Batcher::drive`).
+    in_flight: usize,
+    /// The operations waiting for the next request.
+    waiting: VecDeque<Queued>,
+}
 
 impl Lanes {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, VecDeque<Queued>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Lane>> {
         // Nothing panics while the lock is held; a poisoned map is still consistent.
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -136,15 +145,21 @@ impl Kind {
 pub struct Batcher {
     cluster: Arc<Cluster>,
     bounds: GroupCommit,
+    /// Requests of one lane in flight at once: one per configured node, so that a node that
+    /// hangs holds up only the requests sent to it (as without group commit), not every write
+    /// queued behind it. With one node, one.
+    depth: usize,
     writes: Lanes,
     reads: Lanes,
 }
 
 impl Batcher {
     pub fn new(cluster: Arc<Cluster>, bounds: GroupCommit) -> Arc<Self> {
+        let depth = cluster.nodes().max(1);
         Arc::new(Self {
             cluster,
             bounds,
+            depth,
             writes: Lanes::default(),
             reads: Lanes::default(),
         })
@@ -179,15 +194,13 @@ impl Batcher {
         let key = forwarded.authorization();
         let first = {
             let mut lanes = self.lanes(kind).lock();
-            match lanes.get_mut(&key) {
-                Some(waiting) => {
-                    waiting.push_back(queued);
-                    None
-                }
-                None => {
-                    lanes.insert(key.clone(), VecDeque::new());
-                    Some(queued)
-                }
+            let lane = lanes.entry(key.clone()).or_default();
+            if lane.in_flight < self.depth {
+                lane.in_flight += 1;
+                Some(queued)
+            } else {
+                lane.waiting.push_back(queued);
+                None
             }
         };
         if let Some(first) = first {
@@ -203,29 +216,25 @@ impl Batcher {
         })
     }
 
-    /// Sends the lane's requests, one at a time, until no operation waits.
+    /// Sends requests of the lane, one at a time, until no operation waits.
     async fn drive(self: Arc<Self>, kind: Kind, key: Key, first: Queued) {
-        let mut guard = LaneGuard {
+        let guard = LaneGuard {
             lanes: self.lanes(kind),
-            key: Some(key),
+            key,
         };
         let mut batch = vec![first];
         loop {
             self.send(kind, batch).await;
-            let mut lanes = self.lanes(kind).lock();
-            let key = guard
-                .key
-                .as_ref()
-                .expect("the guard holds the key until the lane is idle");
-            let Some(waiting) = lanes.get_mut(key) else {
-                return;
+            let next = {
+                let mut lanes = self.lanes(kind).lock();
+                lanes
+                    .get_mut(&guard.key)
+                    .filter(|lane| !lane.waiting.is_empty())
+                    .map(|lane| self.take(&mut lane.waiting))
             };
-            if waiting.is_empty() {
-                lanes.remove(key);
-                guard.key = None;
-                return;
-            }
-            batch = self.take(waiting);
+            // None waits: the guard, dropped on return, counts this task out of the lane.
+            let Some(next) = next else { return };
+            batch = next;
         }
     }
 
@@ -393,17 +402,23 @@ impl Batcher {
     }
 }
 
-/// Takes the lane out of the map if its task ends before the lane is idle (it panicked or was
-/// cancelled), so that later operations start a new one; those waiting get an error answer.
+/// Counts a task's requests out of its lane when the task ends, however it ends, and takes the
+/// lane out of the map once none is in flight. A task that ended early (it panicked, or the
+/// runtime stopped) leaves those waiting to the lane's other tasks; without any, they get an
+/// error answer as the lane is dropped, and later operations start a new lane.
 struct LaneGuard<'a> {
     lanes: &'a Lanes,
-    key: Option<Key>,
+    key: Key,
 }
 
 impl Drop for LaneGuard<'_> {
     fn drop(&mut self) {
-        if let Some(key) = self.key.take() {
-            self.lanes.lock().remove(&key);
+        let mut lanes = self.lanes.lock();
+        if let Some(lane) = lanes.get_mut(&self.key) {
+            lane.in_flight = lane.in_flight.saturating_sub(1);
+            if lane.in_flight == 0 {
+                lanes.remove(&self.key);
+            }
         }
     }
 }

@@ -164,6 +164,11 @@ impl Cluster {
         self.pool.describe()
     }
 
+    /// How many nodes are configured.
+    pub fn nodes(&self) -> usize {
+        self.pool.len()
+    }
+
     /// One request to the cluster through the client's generic call: method, path (already
     /// percent-encoded), query parameters and a JSON body, with the caller's forwarded headers.
     pub async fn call(
