@@ -61,6 +61,10 @@ impl<C> Pool<C> {
         })
     }
 
+    pub(crate) fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
     /// The nodes as shown, comma-separated.
     pub(crate) fn describe(&self) -> String {
         self.nodes

@@ -15,6 +15,7 @@ mod connector_secrets;
 mod connector_security;
 mod conventions;
 mod faults;
+mod group_commit;
 mod helpers;
 mod hostile;
 mod lifecycle;
