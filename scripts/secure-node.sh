@@ -3,12 +3,19 @@
 # authentication and authorization: HTTPS on 127.0.0.1 only, single-node discovery, 512 MiB heap,
 # data in a fresh directory, run as the unprivileged node user. `start` makes a throwaway CA and a
 # node certificate with openssl, sets the `elastic` password, waits until the cluster is healthy,
-# creates the connector indices, two file-based roles and two file-realm users (this
-# distribution cannot keep users or roles in the .security index), and then smoke-checks them:
+# creates the connector indices, file-based roles and file-realm users (this distribution cannot
+# keep users or roles in the .security index), and then smoke-checks them:
 #   connectors_writer  read + write on .elastic-connectors*   user writer / writer-password
 #   connectors_reader  read on .elastic-connectors*           user reader / reader-password
 # (.elastic-connectors* covers the connectors, their sync jobs and the service's index-name
 # reservations, which create-index.sh creates here as elastic.)
+# For the connector cluster privileges (each user's password is <user>-password):
+#   connector_monitor  cluster monitor_connector                           user mon
+#   connector_manager  cluster manage_connector                            user mgr
+#   connector_secrets  cluster read_ and write_connector_secrets           user mgrsec (with connector_manager)
+#   connectors_writer  raw index access, no connector privilege            user rawidx
+#   connector_service  the connector service's own role (see roles_yml)    user connsvc
+#   (no role at all)                                                       user nobody
 # Running `start` against a node that is already up only re-applies the index, roles and users.
 #   scripts/secure-node.sh start|stop|status
 # Port: CSP_SECURE_PORT (default 9202; the transport port is 100 higher).
@@ -127,7 +134,38 @@ connectors_reader:
     - names: ["$CONNECTORS_INDEX*"]
       privileges: [read]
       allow_restricted_indices: true
+connector_monitor:
+  cluster: [monitor_connector]
+connector_manager:
+  cluster: [manage_connector]
+connector_secrets:
+  cluster: [read_connector_secrets, write_connector_secrets]
+connector_service:
+  cluster: [monitor, manage_connector]
+  indices:
+    - names: ["search-*", ".search-acl-filter-search-*"]
+      privileges: [all]
 YAML
+}
+# connector_service is the role Elastic documents for the connector service's API key: the cluster
+# privileges monitor and manage_connector, and all on the content indices it fills and their
+# access-control indices. Elastic's example also names .elastic-connectors* without
+# allow_restricted_indices, which on a cluster with the connectors module matches nothing (they
+# are system indices there); on this node they are ordinary indices, so the pattern is left out
+# to keep the role as weak as it is on a real cluster.
+
+# user:password:roles (comma-separated, may be empty) of every file-realm user the node gets.
+file_users() {
+  cat <<USERS
+writer:writer-password:connectors_writer
+reader:reader-password:connectors_reader
+mon:mon-password:connector_monitor
+mgr:mgr-password:connector_manager
+mgrsec:mgrsec-password:connector_manager,connector_secrets
+rawidx:rawidx-password:connectors_writer
+nobody:nobody-password:
+connsvc:connsvc-password:connector_service
+USERS
 }
 
 # Runs bin/elasticsearch-users against the node's config directory, as the node user.
@@ -138,47 +176,66 @@ es_users() {
     "$(node_home elasticsearch)/bin/elasticsearch-users" "$@"
 }
 
-# Whether user $1 with password $2 authenticates on the running node and holds role $3.
+# Whether user $1 with password $2 authenticates on the running node with exactly the roles $3
+# (comma-separated, sorted, empty for none).
 user_ready() {
-  local out
+  local out have
   out=$(scurl -f -u "$1:$2" "$url/_security/_authenticate" 2>/dev/null) || return 1
-  case "$out" in *"\"$3\""*) return 0 ;; *) return 1 ;; esac
+  have=$(printf '%s' "$out" | sed -n 's/.*"roles":\[\([^]]*\)\].*/\1/p' | tr -d '"' | tr ',' '\n' | sort | paste -sd, -)
+  [ "$have" = "$3" ]
 }
 
-# Makes file-realm user $1 with password $2 and role $3, or brings an existing one in line.
-# With $4 = running, a user that already authenticates with that password and role is left alone.
+# Makes file-realm user $1 with password $2 and exactly the roles $3 (comma-separated, may be
+# empty), or brings an existing one in line. With $4 = running, a user that already authenticates
+# with that password and those roles is left alone.
 ensure_user() {
-  local name=$1 pw=$2 role=$3
-  if [ "${4:-}" = running ] && user_ready "$name" "$pw" "$role"; then
+  local name=$1 pw=$2 roles=$3 have extra
+  if [ "${4:-}" = running ] && user_ready "$name" "$pw" "$roles"; then
     return 0
   fi
-  if es_users list "$name" >/dev/null 2>&1; then
-    es_users passwd "$name" -p "$pw" && es_users roles "$name" -a "$role"
-  else
-    es_users useradd "$name" -p "$pw" -r "$role"
-  fi >>"$run/users.log" 2>&1 || { cat "$run/users.log" >&2; die "could not set up the file-realm user $name"; }
+  {
+    if have=$(es_users list "$name" 2>/dev/null); then
+      # `list` prints "name : role1,role2", or "name : -" without roles
+      have=$(printf '%s' "$have" | sed -n 's/^[^:]*: *//p' | tr -d ' *' | sed 's/^-$//')
+      extra=$(comm -23 <(printf '%s' "$have" | tr ',' '\n' | sed '/^$/d' | sort) \
+        <(printf '%s' "$roles" | tr ',' '\n' | sed '/^$/d' | sort) | paste -sd, -)
+      es_users passwd "$name" -p "$pw" \
+        && { [ -z "$extra" ] || es_users roles "$name" -r "$extra"; } \
+        && { [ -z "$roles" ] || es_users roles "$name" -a "$roles"; }
+    elif [ -n "$roles" ]; then
+      es_users useradd "$name" -p "$pw" -r "$roles"
+    else
+      es_users useradd "$name" -p "$pw"
+    fi
+  } >>"$run/users.log" 2>&1 || { cat "$run/users.log" >&2; die "could not set up the file-realm user $name"; }
 }
 
-# Writes roles.yml and the two users; $1 = running when the node is already up.
+# Writes roles.yml and the users; $1 = running when the node is already up.
 ensure_roles_and_users() {
-  local roles="$run/config/roles.yml"
+  local roles="$run/config/roles.yml" name pw have
   if ! roles_yml | cmp -s - "$roles"; then
     roles_yml >"$roles"
     own_for_node_user "$roles"
   fi
-  ensure_user writer writer-password connectors_writer "${1:-}"
-  ensure_user reader reader-password connectors_reader "${1:-}"
+  while IFS=: read -r name pw have; do
+    ensure_user "$name" "$pw" "$have" "${1:-}"
+  done < <(file_users)
 }
 
-# Waits until both users authenticate with their roles (file changes are picked up within ~5 s).
+# Waits until every user authenticates with its roles (file changes are picked up within ~5 s).
 wait_users() {
-  local waited=0
-  until user_ready writer writer-password connectors_writer && user_ready reader reader-password connectors_reader; do
-    [ "$waited" -lt 60 ] || die "the file-realm users writer and reader do not authenticate at $url"
+  local waited=0 name pw have missing
+  while :; do
+    missing=
+    while IFS=: read -r name pw have; do
+      user_ready "$name" "$pw" "$(printf '%s' "$have" | tr ',' '\n' | sort | paste -sd, -)" || missing="$missing $name"
+    done < <(file_users)
+    [ -n "$missing" ] || break
+    [ "$waited" -lt 60 ] || die "the file-realm users$missing do not authenticate with their roles at $url"
     sleep 1
     waited=$((waited + 1))
   done
-  log "roles connectors_writer, connectors_reader and users writer, reader are in place"
+  log "the file-realm roles and users are in place: $(file_users | cut -d: -f1 | paste -sd' ' -)"
 }
 
 # Prints the HTTP status of a request; curl's own failures (TLS, connection) are fatal.
@@ -236,7 +293,7 @@ start() {
   fresh=0
   echo "secure elasticsearch running at $url"
   echo "CA certificate: $ca_copy"
-  echo "users: elastic / $password (superuser), writer / writer-password (connectors_writer), reader / reader-password (connectors_reader)"
+  echo "users: elastic / $password (superuser); <user> / <user>-password for $(file_users | cut -d: -f1 | paste -sd' ' -)"
 }
 
 case "$action" in
