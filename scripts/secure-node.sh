@@ -143,16 +143,14 @@ connector_secrets:
 connector_service:
   cluster: [monitor, manage_connector]
   indices:
-    - names: ["search-*", ".search-acl-filter-search-*"]
+    - names: ["search-*", ".search-acl-filter-search-*", "$CONNECTORS_INDEX*"]
       privileges: [all]
 YAML
 }
 # connector_service is the role Elastic documents for the connector service's API key: the cluster
-# privileges monitor and manage_connector, and all on the content indices it fills and their
-# access-control indices. Elastic's example also names .elastic-connectors* without
-# allow_restricted_indices, which on a cluster with the connectors module matches nothing (they
-# are system indices there); on this node they are ordinary indices, so the pattern is left out
-# to keep the role as weak as it is on a real cluster.
+# privileges monitor and manage_connector, and all on the content indices it fills, their
+# access-control indices and .elastic-connectors* (the connector service still writes a job's
+# final status with a plain update of the sync-jobs index).
 
 # user:password:roles (comma-separated, may be empty) of every file-realm user the node gets.
 file_users() {

@@ -68,6 +68,23 @@ pub enum IngestPipeline {
     None,
 }
 
+/// Who decides what a caller may do through the service's own connector APIs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Authorization {
+    /// `cluster_privileges` where the cluster has security on and knows the connector
+    /// privileges and service credentials are configured; `forward` elsewhere. Decided at
+    /// start-up, said in one log line.
+    Auto,
+    /// The caller must hold the cluster privilege Elasticsearch requires for the API
+    /// (`monitor_connector`, `manage_connector`, ...), asked of the cluster with the caller's
+    /// credentials; the indices are then read and written with the service credentials.
+    #[value(name = "cluster_privileges")]
+    ClusterPrivileges,
+    /// The caller's credentials go to the cluster, whose index privileges decide.
+    Forward,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LogFormat {
@@ -199,6 +216,22 @@ struct Cli {
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     unsafe_passthrough_service_credentials: Option<bool>,
 
+    /// Who decides what a caller may do through the connector APIs. cluster_privileges: the
+    /// caller needs the cluster privileges Elasticsearch requires (monitor_connector,
+    /// manage_connector, read_connector_secrets, write_connector_secrets), asked of the cluster
+    /// with the caller's own credentials; the service credentials then read and write the
+    /// connector indices. forward: the caller's credentials go to the cluster and its index
+    /// privileges on the connector indices decide. auto: cluster_privileges where the cluster
+    /// has security on and service credentials are configured, forward elsewhere
+    #[arg(long, value_enum, value_name = "MODE")]
+    authorization: Option<Authorization>,
+
+    /// How long the cluster's answer about a caller's privileges is reused (keyed by a hash of
+    /// the credentials, successful authentications only), like 30s; 0s asks the cluster on
+    /// every request. A revoked role keeps working through the service for up to this long
+    #[arg(long, value_name = "DURATION")]
+    privilege_cache_ttl: Option<String>,
+
     /// Install the connector index templates (and the ingest pipeline) into the cluster at
     /// start-up and keep them installed, as Elasticsearch's connector module does; turn it off
     /// where someone else owns them (the ent-search module, an operator's own templates)
@@ -312,6 +345,9 @@ struct Layered {
     #[serde(with = "optional_duration")]
     passthrough_timeout: Option<Duration>,
     unsafe_passthrough_service_credentials: bool,
+    authorization: Authorization,
+    #[serde(with = "duration::or_zero")]
+    privilege_cache_ttl: Duration,
     install_templates: bool,
     ingest_pipeline: IngestPipeline,
     log_format: LogFormat,
@@ -346,6 +382,10 @@ impl Default for Layered {
             passthrough: true,
             passthrough_timeout: None,
             unsafe_passthrough_service_credentials: false,
+            authorization: Authorization::Auto,
+            // A revoked role stops working through the service within this time; the check it
+            // saves costs a round trip to the cluster per request (docs/benchmarks.md).
+            privilege_cache_ttl: Duration::from_secs(30),
             install_templates: true,
             ingest_pipeline: IngestPipeline::Full,
             log_format: LogFormat::Plain,
@@ -388,6 +428,11 @@ impl Layered {
                 service_credentials: self.unsafe_passthrough_service_credentials,
             }),
         };
+        if self.authorization == Authorization::ClusterPrivileges && credentials.is_none() {
+            bail!(
+                "authorization = cluster_privileges reads and writes the connector indices with the service credentials, but none (es_username or es_api_key) are configured"
+            );
+        }
         Ok(Settings {
             listen: self.listen,
             es_urls,
@@ -402,6 +447,8 @@ impl Layered {
             workers: self.workers,
             shutdown_grace: self.shutdown_grace,
             credentials,
+            authorization: self.authorization,
+            privilege_cache_ttl: self.privilege_cache_ttl,
             tls,
             log_format: self.log_format,
             install_templates: self.install_templates,
@@ -459,6 +506,10 @@ pub struct Settings {
     pub workers: usize,
     pub shutdown_grace: Duration,
     pub credentials: Option<ServiceCredentials>,
+    /// Who decides what a caller may do through the connector APIs.
+    pub authorization: Authorization,
+    /// How long a caller's privileges, as the cluster answered, are reused.
+    pub privilege_cache_ttl: Duration,
     pub tls: TlsVerification,
     pub log_format: LogFormat,
     pub install_templates: bool,
@@ -757,13 +808,57 @@ mod duration {
         format!("[{number}] has no unit: write a duration like {number}s, {number}ms or {number}m")
     }
 
-    pub(super) fn parse(text: &str) -> Result<Duration, String> {
+    /// A duration that may be zero (`0s` turns something off), read as the others are.
+    pub(super) mod or_zero {
+        use std::time::Duration;
+
+        use serde::de::{Deserializer, Error, Visitor};
+
+        pub(in super::super) use super::serialize;
+
+        pub(in super::super) fn deserialize<'de, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Duration, D::Error> {
+            struct OrZero;
+            impl Visitor<'_> for OrZero {
+                type Value = Duration;
+
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    super::DurationVisitor.expecting(f)
+                }
+
+                fn visit_str<E: Error>(self, text: &str) -> Result<Duration, E> {
+                    super::parse_any(text).map_err(E::custom)
+                }
+
+                fn visit_u64<E: Error>(self, number: u64) -> Result<Duration, E> {
+                    super::DurationVisitor.visit_u64(number)
+                }
+
+                fn visit_i64<E: Error>(self, number: i64) -> Result<Duration, E> {
+                    super::DurationVisitor.visit_i64(number)
+                }
+
+                fn visit_f64<E: Error>(self, number: f64) -> Result<Duration, E> {
+                    super::DurationVisitor.visit_f64(number)
+                }
+            }
+            deserializer.deserialize_any(OrZero)
+        }
+    }
+
+    fn parse_any(text: &str) -> Result<Duration, String> {
         let text = text.trim();
         if !text.is_empty() && text.chars().all(|c| c.is_ascii_digit() || c == '.') {
             return Err(no_unit(text));
         }
-        let duration = humantime_serde::re::humantime::parse_duration(text)
-            .map_err(|error| format!("[{text}] is not a duration like 500ms, 30s, 1m or 1h: {error}"))?;
+        humantime_serde::re::humantime::parse_duration(text)
+            .map_err(|error| format!("[{text}] is not a duration like 500ms, 30s, 1m or 1h: {error}"))
+    }
+
+    pub(super) fn parse(text: &str) -> Result<Duration, String> {
+        let duration = parse_any(text)?;
+        let text = text.trim();
         if duration.is_zero() {
             return Err(format!("[{text}]: the duration must be greater than zero"));
         }
@@ -928,7 +1023,7 @@ mod tests {
 
     /// Per setting: its value in the file (TOML), in the environment and on the command line,
     /// and each as the layered settings show it.
-    const LAYERS: [(&str, [(&str, &str); 3]); 23] = [
+    const LAYERS: [(&str, [(&str, &str); 3]); 25] = [
         (
             "listen",
             [
@@ -1031,6 +1126,18 @@ mod tests {
         (
             "unsafe_passthrough_service_credentials",
             [("true", "true"), ("false", "false"), ("true", "true")],
+        ),
+        (
+            "authorization",
+            [
+                ("\"forward\"", "forward"),
+                ("cluster_privileges", "cluster_privileges"),
+                ("auto", "auto"),
+            ],
+        ),
+        (
+            "privilege_cache_ttl",
+            [("\"5s\"", "5s"), ("0s", "0s"), ("1m", "1m")],
         ),
         (
             "install_templates",
@@ -1260,6 +1367,7 @@ mod tests {
         assert!(
             refused(|l| l.unsafe_passthrough_service_credentials = true).contains("no service credentials")
         );
+        assert!(refused(|l| l.authorization = Authorization::ClusterPrivileges).contains("none (es_username"));
 
         let mut layered = Layered {
             unsafe_passthrough_service_credentials: true,

@@ -17,6 +17,7 @@ use crate::connector_secrets::ConnectorSecrets;
 use crate::documents::layouts::{self, Layout};
 use crate::documents::templates::Installer;
 use crate::documents::{repair, Store};
+use crate::http::authorization::Authorization;
 use crate::http::{configure, middleware::conventions, State};
 use crate::metrics::Metrics;
 use crate::passthrough::Passthrough;
@@ -71,6 +72,11 @@ impl Application {
                 "install_templates is off: the index templates and the ingest pipeline are left to others"
             );
         }
+        let authorization = Arc::new(Authorization::new(&settings)?);
+        tokio::spawn({
+            let (authorization, store) = (authorization.clone(), store.clone());
+            async move { authorization.settle(store.cluster()).await }
+        });
         let state = web::Data::new(State {
             jobs: SyncJobs::new(store.clone(), jobs_layout.clone(), connectors_layout.clone()),
             connectors: Connectors::new(store.clone(), connectors_layout, jobs_layout),
@@ -78,6 +84,7 @@ impl Application {
             store,
             setup,
             max_body_size: settings.max_body_size,
+            authorization,
         });
         let passthrough = Passthrough::connect(&settings, state.store.cluster().trust(), metrics.clone())?
             .map(web::Data::new);

@@ -59,6 +59,23 @@ impl Forwarded {
         Self(forwarded)
     }
 
+    /// The same headers without the caller's credentials: the cluster then sees the service
+    /// credentials (`authorization = cluster_privileges`, once the caller was authorised).
+    pub fn without_credentials(&self) -> Self {
+        let mut headers = self.0.clone();
+        headers.remove("authorization");
+        Self(headers)
+    }
+
+    /// Only these credentials (an `Authorization` value), for the cluster's answer about them.
+    pub fn credentials(value: &[u8]) -> Option<Self> {
+        let mut value = HeaderValue::from_bytes(value).ok()?;
+        value.set_sensitive(true);
+        let mut headers = HeaderMap::new();
+        headers.insert(HeaderName::from_static("authorization"), value);
+        Some(Self(headers))
+    }
+
     fn headers(&self) -> &HeaderMap {
         &self.0
     }

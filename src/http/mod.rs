@@ -5,6 +5,7 @@
 //! domains below it never import it.
 
 pub mod apis;
+pub mod authorization;
 mod encoding;
 mod filter_path;
 pub mod health;
@@ -31,4 +32,6 @@ pub struct State {
     pub jobs: SyncJobs,
     pub connectors: Connectors,
     pub secrets: ConnectorSecrets,
+    /// Who may run which connector API (`authorization`).
+    pub authorization: std::sync::Arc<authorization::Authorization>,
 }

@@ -264,8 +264,9 @@ async fn read_body(req: &HttpRequest, payload: web::Payload, limit: usize) -> Re
     }
 }
 
-/// Reads the request as the API declares it, in Elasticsearch's order (the body, then the
-/// parameters, then the ids), and runs the operation.
+/// Reads the request as the API declares it, in Elasticsearch's order (the caller
+/// authenticated, the body, the parameters, the ids, then the caller authorised for the API),
+/// and runs the operation.
 async fn serve(
     api: &'static Api,
     req: &HttpRequest,
@@ -274,6 +275,10 @@ async fn serve(
     state: &State,
 ) -> Result<HttpResponse, ApiError> {
     req.extensions_mut().insert(RouteName(api.name));
+    let caller = state
+        .authorization
+        .authenticate(state.store.cluster(), req)
+        .await?;
     let fields = match api.body {
         Body::None => {
             refuse_body(req.method().as_str(), req.path(), &body)?;
@@ -291,7 +296,7 @@ async fn serve(
         ids: ids?,
         params,
         body: fields,
-        forwarded: Forwarded::from_request(req.headers()),
+        forwarded: caller.authorize(api.name)?,
     };
     let (status, answer) = (api.op)(state, &call).await?;
     Ok(HttpResponse::build(status).json(answer))
