@@ -16,6 +16,7 @@
 #   connectors_writer  raw index access, no connector privilege            user rawidx
 #   connector_service  the connector service's own role (see roles_yml)    user connsvc
 #   (no role at all)                                                       user nobody
+#   connector_manager, moved to connector_monitor and back by the revocation test  user revokee
 # Running `start` against a node that is already up only re-applies the index, roles and users.
 #   scripts/secure-node.sh start|stop|status
 # Port: CSP_SECURE_PORT (default 9202; the transport port is 100 higher).
@@ -163,6 +164,7 @@ mgrsec:mgrsec-password:connector_manager,connector_secrets
 rawidx:rawidx-password:connectors_writer
 nobody:nobody-password:
 connsvc:connsvc-password:connector_service
+revokee:revokee-password:connector_manager
 USERS
 }
 

@@ -19,6 +19,7 @@ mod hostile;
 mod lifecycle;
 mod observability;
 mod passthrough;
+mod privileges;
 mod proxy;
 mod scripts;
 mod security;
