@@ -631,93 +631,113 @@ fn fill(template: &str, fixture: &Fixture) -> String {
         .replace("{t}", &fixture.tag)
 }
 
-#[tokio::test]
-async fn every_api_is_allowed_exactly_where_elasticsearch_allows_it_and_refused_in_its_words() {
-    let node = secure_node().await;
-    let app = privileged_app(Duration::from_secs(30)).await;
+/// Sends one row's request without credentials, with a wrong password and as every user, and
+/// says what differed from Elasticsearch; counts what was checked.
+async fn check_row(
+    app: &TestApp,
+    node: &reqwest::Client,
+    row: Row,
+) -> (Vec<String>, BTreeMap<&'static str, usize>) {
     let mut failures: Vec<String> = Vec::new();
-    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
+    // The refusals first, all on one fixture that must come out untouched.
+    let fixture = fixture(app, row.prep).await;
+    let path = fill(row.path, &fixture);
+    let body = row.body.map(|body| fill(body, &fixture));
+    let before = footprint(node, &fixture).await;
 
-    for row in table() {
-        // The refusals first, all on one fixture that must come out untouched.
-        let fixture = fixture(&app, row.prep).await;
+    let (status, headers, answer) = send(app, None, row.method.clone(), &path, body.as_deref()).await;
+    let (node_status, node_challenges, node_body) = node_answer(node, None, row.method.clone(), &path).await;
+    if (status, challenges(&headers), &answer) != (node_status, node_challenges.clone(), &node_body) {
+        failures.push(format!(
+            "{} without credentials: {status} {:?} {answer}\n  Elasticsearch: {node_status} {node_challenges:?} {node_body}",
+            row.api,
+            challenges(&headers)
+        ));
+    }
+    *counts.entry("401 without credentials").or_default() += 1;
+
+    let wrong = Some(("mgr", "not-mgr-password"));
+    let (status, headers, answer) = send(app, wrong, row.method.clone(), &path, body.as_deref()).await;
+    let (node_status, node_challenges, node_body) = node_answer(node, wrong, row.method.clone(), &path).await;
+    if (status, challenges(&headers), &answer) != (node_status, node_challenges.clone(), &node_body) {
+        failures.push(format!(
+            "{} with a wrong password: {status} {:?} {answer}\n  Elasticsearch: {node_status} {node_challenges:?} {node_body}",
+            row.api,
+            challenges(&headers)
+        ));
+    }
+    *counts.entry("401 wrong password").or_default() += 1;
+
+    for user in USERS.iter().filter(|user| !user.may(row.needs)) {
+        let password = user.password();
+        let (status, _, answer) = send(
+            app,
+            Some((user.name, &password)),
+            row.method.clone(),
+            &path,
+            body.as_deref(),
+        )
+        .await;
+        let expected = denial(user, &row);
+        if (status, &answer) != (403, &expected) {
+            failures.push(format!(
+                "{} as {}: {status} {answer}\n  expected: 403 {expected}",
+                row.api, user.name
+            ));
+        }
+        *counts.entry("403").or_default() += 1;
+    }
+    let after = footprint(node, &fixture).await;
+    if before != after {
+        failures.push(format!(
+            "{}: a refused request wrote\n  before: {before:?}\n  after: {after:?}",
+            row.api
+        ));
+    }
+
+    // Each user that holds the privilege, on a fixture of its own.
+    for user in USERS.iter().filter(|user| user.may(row.needs)) {
+        let fixture = self::fixture(app, row.prep).await;
         let path = fill(row.path, &fixture);
         let body = row.body.map(|body| fill(body, &fixture));
-        let before = footprint(&node, &fixture).await;
-
-        let (status, headers, answer) = send(&app, None, row.method.clone(), &path, body.as_deref()).await;
-        let (node_status, node_challenges, node_body) =
-            node_answer(&node, None, row.method.clone(), &path).await;
-        if (status, challenges(&headers), &answer) != (node_status, node_challenges.clone(), &node_body) {
+        let password = user.password();
+        let (status, _, answer) = send(
+            app,
+            Some((user.name, &password)),
+            row.method.clone(),
+            &path,
+            body.as_deref(),
+        )
+        .await;
+        if !(200..300).contains(&status) {
             failures.push(format!(
-                "{} without credentials: {status} {:?} {answer}\n  Elasticsearch: {node_status} {node_challenges:?} {node_body}",
-                row.api,
-                challenges(&headers)
+                "{} as {}: {status} {answer}, expected it allowed",
+                row.api, user.name
             ));
         }
-        *counts.entry("401 without credentials").or_default() += 1;
+        *counts.entry("allowed").or_default() += 1;
+    }
+    (failures, counts)
+}
 
-        let wrong = Some(("mgr", "not-mgr-password"));
-        let (status, headers, answer) = send(&app, wrong, row.method.clone(), &path, body.as_deref()).await;
-        let (node_status, node_challenges, node_body) =
-            node_answer(&node, wrong, row.method.clone(), &path).await;
-        if (status, challenges(&headers), &answer) != (node_status, node_challenges.clone(), &node_body) {
-            failures.push(format!(
-                "{} with a wrong password: {status} {:?} {answer}\n  Elasticsearch: {node_status} {node_challenges:?} {node_body}",
-                row.api,
-                challenges(&headers)
-            ));
-        }
-        *counts.entry("401 wrong password").or_default() += 1;
-
-        for user in USERS.iter().filter(|user| !user.may(row.needs)) {
-            let password = user.password();
-            let (status, _, answer) = send(
-                &app,
-                Some((user.name, &password)),
-                row.method.clone(),
-                &path,
-                body.as_deref(),
-            )
-            .await;
-            let expected = denial(user, &row);
-            if (status, &answer) != (403, &expected) {
-                failures.push(format!(
-                    "{} as {}: {status} {answer}\n  expected: 403 {expected}",
-                    row.api, user.name
-                ));
-            }
-            *counts.entry("403").or_default() += 1;
-        }
-        let after = footprint(&node, &fixture).await;
-        if before != after {
-            failures.push(format!(
-                "{}: a refused request wrote\n  before: {before:?}\n  after: {after:?}",
-                row.api
-            ));
-        }
-
-        // Each user that holds the privilege, on a fixture of its own.
-        for user in USERS.iter().filter(|user| user.may(row.needs)) {
-            let fixture = self::fixture(&app, row.prep).await;
-            let path = fill(row.path, &fixture);
-            let body = row.body.map(|body| fill(body, &fixture));
-            let password = user.password();
-            let (status, _, answer) = send(
-                &app,
-                Some((user.name, &password)),
-                row.method.clone(),
-                &path,
-                body.as_deref(),
-            )
-            .await;
-            if !(200..300).contains(&status) {
-                failures.push(format!(
-                    "{} as {}: {status} {answer}, expected it allowed",
-                    row.api, user.name
-                ));
-            }
-            *counts.entry("allowed").or_default() += 1;
+#[tokio::test]
+async fn every_api_is_allowed_exactly_where_elasticsearch_allows_it_and_refused_in_its_words() {
+    use futures::stream::{self, StreamExt};
+    let node = secure_node().await;
+    let app = privileged_app(Duration::from_secs(30)).await;
+    // a few rows at a time: each row's fixtures are its own
+    let outcomes: Vec<(Vec<String>, BTreeMap<&str, usize>)> = stream::iter(table())
+        .map(|row| check_row(&app, &node, row))
+        .buffer_unordered(4)
+        .collect()
+        .await;
+    let mut failures: Vec<String> = Vec::new();
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for (row_failures, row_counts) in outcomes {
+        failures.extend(row_failures);
+        for (what, count) in row_counts {
+            *counts.entry(what).or_default() += count;
         }
     }
     eprintln!("privilege matrix: {counts:?}");
