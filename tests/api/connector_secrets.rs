@@ -9,7 +9,8 @@ use crate::helpers::{
     encode, es_error, spawn_app, unique_id, Node, ServiceProcess, TestApp, BOTH, ELASTICSEARCH,
 };
 use crate::security::{
-    app as secure_app, call_as, secure_node, secure_url, trusting_the_test_ca, ELASTIC, READER, WRITER,
+    call_as, forwarding_app as secure_app, secure_node, secure_url, trusting_the_test_ca, ELASTIC, READER,
+    WRITER,
 };
 
 const ALIAS: &str = ".connector-secrets";
@@ -384,6 +385,8 @@ async fn stored_securely(node: &reqwest::Client, id: &str) -> Option<Value> {
         .map(|stored| stored.source)
 }
 
+/// In `forward` mode the caller's index privileges on `.connector-secrets` decide; the default
+/// mode's cluster privileges (read/write_connector_secrets) are tested in authorization.rs.
 #[tokio::test]
 async fn on_a_secured_cluster_only_callers_with_privileges_on_connector_secrets_use_them() {
     let node = secure_node().await;

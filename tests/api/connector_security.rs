@@ -1,11 +1,13 @@
-//! Connectors on the node with security on (scripts/secure-node.sh): the caller's own index
-//! privileges decide, and a refused request writes nothing.
+//! Connectors on the node with security on (scripts/secure-node.sh), in `forward` mode: the
+//! caller's own index privileges decide, and a refused request writes nothing.
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::helpers::{encode, read_doc, unique_id, Stored, CONNECTORS_INDEX};
-use crate::security::{app, call_as, secure_node, secure_url, trusting_the_test_ca, ELASTIC, READER, WRITER};
+use crate::security::{
+    call_as, forwarding_app, secure_node, secure_url, trusting_the_test_ca, ELASTIC, READER, WRITER,
+};
 
 /// The stored document, read as `elastic`.
 async fn stored(node: &reqwest::Client, index: &str, id: &str) -> Option<Stored> {
@@ -16,7 +18,7 @@ async fn stored(node: &reqwest::Client, index: &str, id: &str) -> Option<Stored>
 #[tokio::test]
 async fn a_reader_reads_connectors_a_writer_manages_them_and_a_refusal_writes_nothing() {
     let node = secure_node().await;
-    let app = app(trusting_the_test_ca(), None).await;
+    let app = forwarding_app(trusting_the_test_ca(), None).await;
     let names = format!("{CONNECTORS_INDEX}-index-names");
     let id = unique_id("secure-connector");
     let index_name = unique_id("search-secure");

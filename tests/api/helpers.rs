@@ -539,6 +539,11 @@ impl ServiceProcess {
         self.log.lock().unwrap().clone()
     }
 
+    /// Every line logged so far, the service still running.
+    pub fn log_lines(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }

@@ -2,6 +2,7 @@
 //! Start the nodes with `scripts/node.sh start elasticsearch` and `scripts/node.sh start opensearch`,
 //! or run everything with `scripts/test.sh`.
 
+mod authorization;
 mod cancel;
 mod client;
 mod cluster;

@@ -1,10 +1,12 @@
-//! Against a node with security and HTTPS on (scripts/secure-node.sh): the cluster's own
-//! privileges decide, service credentials are used only when configured, certificates are checked.
+//! Against a node with security and HTTPS on (scripts/secure-node.sh), in `forward` mode: the
+//! cluster's own privileges decide, service credentials are used only when configured,
+//! certificates are checked. `authorization.rs` tests the default mode there,
+//! `cluster_privileges`.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use connector_sync_proxy::config::{ServiceCredentials, TlsVerification};
+use connector_sync_proxy::config::{Authorization, ServiceCredentials, TlsVerification};
 use secrecy::SecretString;
 use serde_json::Value;
 
@@ -50,7 +52,7 @@ pub async fn secure_node() -> reqwest::Client {
     http
 }
 
-async fn seed(http: &reqwest::Client, status: &str) -> String {
+pub async fn seed(http: &reqwest::Client, status: &str) -> String {
     let id = unique_id("secure");
     let response = http
         .put(format!(
@@ -71,7 +73,7 @@ async fn seed(http: &reqwest::Client, status: &str) -> String {
     id
 }
 
-async fn stored_status(http: &reqwest::Client, id: &str) -> Value {
+pub async fn stored_status(http: &reqwest::Client, id: &str) -> Value {
     let body: Value = http
         .get(format!("{}/{INDEX}/_doc/{}", secure_url(), encode(id)))
         .basic_auth(ELASTIC.0, Some(ELASTIC.1))
@@ -104,14 +106,30 @@ pub async fn call_as(
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+/// The service in front of the secured node, with the default `authorization` (`auto`).
 pub async fn app(tls: TlsVerification, credentials: Option<ServiceCredentials>) -> TestApp {
+    app_in(Authorization::Auto, tls, credentials).await
+}
+
+/// The service in front of the secured node, authorising as `mode` says.
+pub async fn app_in(
+    mode: Authorization,
+    tls: TlsVerification,
+    credentials: Option<ServiceCredentials>,
+) -> TestApp {
     let url = secure_url();
     spawn_app_with(ELASTICSEARCH, move |settings| {
         settings.es_urls = vec![url.parse().unwrap()];
         settings.tls = tls;
         settings.credentials = credentials;
+        settings.authorization = mode;
     })
     .await
+}
+
+/// The service in `forward` mode: the caller's credentials go to the cluster.
+pub async fn forwarding_app(tls: TlsVerification, credentials: Option<ServiceCredentials>) -> TestApp {
+    app_in(Authorization::Forward, tls, credentials).await
 }
 
 pub fn trusting_the_test_ca() -> TlsVerification {
@@ -132,7 +150,7 @@ async fn cancel_as(app: &TestApp, id: &str, user: Option<(&str, &str)>) -> reqwe
 #[tokio::test]
 async fn the_callers_own_credentials_decide() {
     let node = secure_node().await;
-    let app = app(trusting_the_test_ca(), None).await;
+    let app = forwarding_app(trusting_the_test_ca(), None).await;
 
     let id = seed(&node, "in_progress").await;
     let writer = cancel_as(&app, &id, Some(WRITER)).await;
@@ -183,7 +201,9 @@ async fn service_credentials_serve_requests_without_their_own_and_never_override
         username: WRITER.0.into(),
         password: SecretString::from(WRITER.1),
     };
-    let app = app(trusting_the_test_ca(), Some(service_user)).await;
+    // Forward mode keeps what the service always did; in the default mode on this node
+    // (cluster_privileges) a request without credentials is a 401 (authorization.rs).
+    let app = forwarding_app(trusting_the_test_ca(), Some(service_user)).await;
 
     let id = seed(&node, "pending").await;
     assert_eq!(
