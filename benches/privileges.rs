@@ -133,28 +133,34 @@ async fn run() -> anyhow::Result<()> {
         "connector: {}",
         created.text().await?
     );
-    let posted = http
-        .post(format!("{base}/_connector/_sync_job"))
-        .basic_auth(ELASTIC.0, Some(ELASTIC.1))
-        .json(&json!({ "id": tag }))
-        .send()
-        .await?;
-    anyhow::ensure!(posted.status().is_success(), "job: {}", posted.text().await?);
-    let job = posted.json::<Value>().await?["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    // One job per client, so that check_in's writes never race each other.
+    let mut jobs = Vec::new();
+    for _ in 0..concurrency {
+        let posted = http
+            .post(format!("{base}/_connector/_sync_job"))
+            .basic_auth(ELASTIC.0, Some(ELASTIC.1))
+            .json(&json!({ "id": tag }))
+            .send()
+            .await?;
+        anyhow::ensure!(posted.status().is_success(), "job: {}", posted.text().await?);
+        jobs.push(
+            posted.json::<Value>().await?["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        );
+    }
 
-    let ops: [(&str, reqwest::Method, String); 2] = [
+    let ops: [(&str, reqwest::Method, &str); 2] = [
         (
             "get sync job",
             reqwest::Method::GET,
-            format!("/_connector/_sync_job/{job}"),
+            "/_connector/_sync_job/{job}",
         ),
         (
             "check_in",
             reqwest::Method::PUT,
-            format!("/_connector/_sync_job/{job}/_check_in"),
+            "/_connector/_sync_job/{job}/_check_in",
         ),
     ];
     let mut cells: Vec<Vec<Cell>> = ops
@@ -170,7 +176,7 @@ async fn run() -> anyhow::Result<()> {
                 mode.caller,
                 method,
                 path,
-                concurrency,
+                &jobs,
                 warmup,
                 node_pid,
                 &mut Cell::new(),
@@ -186,7 +192,7 @@ async fn run() -> anyhow::Result<()> {
                     modes[m].caller,
                     method,
                     path,
-                    concurrency,
+                    &jobs,
                     round,
                     node_pid,
                     &mut cells[o][m],
@@ -237,11 +243,13 @@ async fn run() -> anyhow::Result<()> {
     std::fs::write(&out, &report)?;
     eprintln!("written to {}", out.display());
 
-    let _ = http
-        .delete(format!("{base}/_connector/_sync_job/{job}"))
-        .basic_auth(ELASTIC.0, Some(ELASTIC.1))
-        .send()
-        .await;
+    for job in &jobs {
+        let _ = http
+            .delete(format!("{base}/_connector/_sync_job/{job}"))
+            .basic_auth(ELASTIC.0, Some(ELASTIC.1))
+            .send()
+            .await;
+    }
     let _ = http
         .delete(format!("{base}/_connector/{tag}?hard=true"))
         .basic_auth(ELASTIC.0, Some(ELASTIC.1))
@@ -252,7 +260,8 @@ async fn run() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `concurrency` clients send the request as `caller` for `time`; adds what they saw to `cell`.
+/// One client per job sends the request (`{job}` in `path` replaced by its job) as `caller` for
+/// `time`; adds what they saw to `cell`.
 #[allow(clippy::too_many_arguments)]
 async fn load(
     http: &reqwest::Client,
@@ -260,17 +269,16 @@ async fn load(
     caller: (&str, &str),
     method: &reqwest::Method,
     path: &str,
-    concurrency: usize,
+    jobs: &[String],
     time: Duration,
     node_pid: Option<u32>,
     cell: &mut Cell,
 ) {
-    let url = format!("{}{path}", service.url);
     let before = Cpu::sample(Some(service), node_pid);
     let started = Instant::now();
     let deadline = started + time;
-    let clients = (0..concurrency).map(|_| {
-        let url = url.clone();
+    let clients = jobs.iter().map(|job| {
+        let url = format!("{}{}", service.url, path.replace("{job}", job));
         async move {
             let mut seen = Vec::new();
             let mut errors = Vec::new();
