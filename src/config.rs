@@ -171,10 +171,12 @@ struct Cli {
     #[arg(long, value_name = "DURATION")]
     shutdown_grace: Option<String>,
 
-    /// Service credentials, for trusted networks only: the user the service authenticates as
-    /// when a request carries no Authorization header of its own. The password comes from
-    /// CONNECTOR_SYNC_PROXY_ES_PASSWORD or --es-password-file, never from a flag. Without
-    /// service credentials (the default) the caller's own credentials decide.
+    /// Service credentials: the user the service reads and writes the connector indices as once
+    /// the cluster authorised the caller (authorization cluster_privileges, which auto chooses
+    /// on a secured cluster when these are set); in forward mode, the user for requests that
+    /// carry no Authorization header of their own (for trusted networks only). The password
+    /// comes from CONNECTOR_SYNC_PROXY_ES_PASSWORD or --es-password-file, never from a flag.
+    /// Without service credentials (the default) the caller's own credentials decide.
     #[arg(long, value_name = "USER")]
     es_username: Option<String>,
 
@@ -383,8 +385,8 @@ impl Default for Layered {
             passthrough_timeout: None,
             unsafe_passthrough_service_credentials: false,
             authorization: Authorization::Auto,
-            // A revoked role stops working through the service within this time; the check it
-            // saves costs a round trip to the cluster per request (docs/benchmarks.md).
+            // A revoked role stops working through the service within this time; each check it
+            // saves is a round trip to the cluster (two questions sent at once).
             privilege_cache_ttl: Duration::from_secs(30),
             install_templates: true,
             ingest_pipeline: IngestPipeline::Full,

@@ -14,6 +14,7 @@ use actix_web::{HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use serde_json::Value;
 
 use super::apis::{connector, connector_secrets, sync_job};
+use super::authorization::Caller;
 use super::request::{refuse_body, require_body, BodyParser, Fields, Params};
 use super::{encoding, health, State};
 use crate::cluster::Forwarded;
@@ -220,9 +221,15 @@ async fn dispatch(
     payload: web::Payload,
     state: web::Data<State>,
 ) -> Result<HttpResponse, ApiError> {
+    // Elasticsearch authenticates a request from its head, before it reads the body or looks
+    // for a handler of its method.
+    let authenticate = || state.authorization.authenticate(state.store.cluster(), &req);
     let (api, ids) = match find(req.method(), req.uri().path()) {
         Matched::Api(api, ids) => (api, decode_ids(&ids)),
-        Matched::WrongMethod(allowed) => return method_not_allowed(&req, &allowed),
+        Matched::WrongMethod(allowed) => {
+            authenticate().await?;
+            return method_not_allowed(&req, &allowed);
+        }
         Matched::Nothing => {
             return Ok(match req.app_data::<web::Data<Passthrough>>().cloned() {
                 Some(passthrough) => passthrough::forward(&passthrough, req, payload).await,
@@ -230,8 +237,9 @@ async fn dispatch(
             })
         }
     };
+    let caller = authenticate().await?;
     let body = read_body(&req, payload, state.max_body_size).await?;
-    serve(api, &req, ids, body, &state).await
+    serve(api, &req, ids, body, caller, &state).await
 }
 
 /// The body, read whole up to `limit` bytes; a larger one is refused unread when its length is
@@ -264,21 +272,18 @@ async fn read_body(req: &HttpRequest, payload: web::Payload, limit: usize) -> Re
     }
 }
 
-/// Reads the request as the API declares it, in Elasticsearch's order (the caller
-/// authenticated, the body, the parameters, the ids, then the caller authorised for the API),
-/// and runs the operation.
+/// Reads the request as the API declares it, in Elasticsearch's order (the body, then the
+/// parameters, then the ids), authorises the authenticated caller for the API (Elasticsearch
+/// validates a request before it authorises it), and runs the operation.
 async fn serve(
     api: &'static Api,
     req: &HttpRequest,
     ids: Result<Vec<String>, ApiError>,
     body: Bytes,
+    caller: Caller,
     state: &State,
 ) -> Result<HttpResponse, ApiError> {
     req.extensions_mut().insert(RouteName(api.name));
-    let caller = state
-        .authorization
-        .authenticate(state.store.cluster(), req)
-        .await?;
     let fields = match api.body {
         Body::None => {
             refuse_body(req.method().as_str(), req.path(), &body)?;

@@ -199,6 +199,12 @@ async fn no_credentials_is_a_401_with_the_nodes_challenges_and_nothing_is_writte
         "in_progress",
         "served with the service's privileges"
     );
+
+    // Authentication comes first, as on the node: before a wrong method's 405.
+    let wrong_method = request(&app, None, Method::GET, &path).await;
+    assert_eq!(wrong_method.status(), StatusCode::UNAUTHORIZED);
+    let (status, _) = call_as(&app, Some(MON), Method::GET, &path, None).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
 }
 
 #[tokio::test]

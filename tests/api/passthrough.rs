@@ -594,6 +594,9 @@ async fn service_credentials_reach_a_passed_through_request_only_with_the_unsafe
                 service_credentials: lend,
                 ..PassthroughSettings::default()
             });
+            // auto would ask the node about security with the service credentials, and the
+            // proxy would record that question beside the passed-through request.
+            settings.authorization = connector_sync_proxy::config::Authorization::Forward;
         })
         .await;
         let mut request = plain().get(format!("{}/_cluster/health", app.address));
