@@ -6,8 +6,11 @@
 # scripts/test.sh does (and stops it afterwards when it started it), unless CSP_BENCH_URL points
 # at a running node; then runs `cargo bench --bench sync_job` and `cargo bench --bench
 # passthrough` (CSP_BENCH_ONLY=sync_job or passthrough runs one), which build the release binary
-# and start it on random ports. Prints the reports and writes them to target/bench/sync_job.md
-# and target/bench/passthrough.md. Knobs (environment): CSP_BENCH_ROUNDS, CSP_BENCH_ROUND_MS,
+# and start it on random ports. CSP_BENCH_ONLY=privileges runs `cargo bench --bench privileges`,
+# the cost of the privilege check, on the secured node (scripts/secure-node.sh, started here when
+# it is not running; its knobs are in benches/privileges.rs) and writes target/bench/privileges.md.
+# Prints the reports and writes them to target/bench/sync_job.md and target/bench/passthrough.md.
+# Knobs (environment): CSP_BENCH_ROUNDS, CSP_BENCH_ROUND_MS,
 # CSP_BENCH_WARMUP_MS, CSP_BENCH_CONCURRENCY, CSP_BENCH_REFRESH, CSP_BENCH_OPS,
 # CSP_BENCH_SERVICE_LOG, CSP_BENCH_MAX_RATE, CSP_BENCH_SERVICE_BIN, CSP_BENCH_SERVICE_ARGS,
 # CSP_BENCH_BASELINE_BIN, CSP_BENCH_BASELINE_ARGS, CSP_BENCH_BASELINE_LOG, CSP_BENCH_NODE_PID,
@@ -20,7 +23,21 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 cd "$here/.."
 
-if [ -z "${CSP_BENCH_URL:-}" ]; then
+needs_node=0 needs_secure=0
+for bench in ${CSP_BENCH_ONLY:-sync_job passthrough}; do
+  case "$bench" in
+    privileges) needs_secure=1 ;;
+    *) needs_node=1 ;;
+  esac
+done
+if [ "$needs_secure" = 1 ]; then
+  # The privilege check needs the node with security on and its test users.
+  start_for_this_run secure-node.sh
+fi
+
+if [ "$needs_node" = 0 ]; then
+  :
+elif [ -z "${CSP_BENCH_URL:-}" ]; then
   start_for_this_run node.sh opensearch
   export CSP_BENCH_URL="http://127.0.0.1:$OPENSEARCH_PORT"
   pid_file="$CSP_RUN/opensearch-$OPENSEARCH_PORT/pid"

@@ -7,18 +7,16 @@
 # keep users or roles in the .security index), and then smoke-checks them:
 #   connectors_writer  read + write on .elastic-connectors*   user writer / writer-password
 #   connectors_reader  read on .elastic-connectors*           user reader / reader-password
-# and, for the authorization tests, Elasticsearch's connector cluster privileges (password
-# <user>-password each):
-#   connector_monitor  cluster monitor_connector                              user mon
-#   connector_manager  cluster manage_connector                               user mgr
-#   connector_secrets  cluster read_connector_secrets, write_connector_secrets  user mgrsec (with connector_manager)
-#   connectors_writer  (above), no cluster privilege                          user rawidx
-#   (no role)                                                                 user nobody
-#   connector_service  the connector service's API key role as Elastic documents it: cluster
-#                      monitor, manage_connector; all on search-*, .search-acl-filter-search-*
-#                      and .elastic-connectors*                               user connsvc
 # (.elastic-connectors* covers the connectors, their sync jobs and the service's index-name
 # reservations, which create-index.sh creates here as elastic.)
+# For the connector cluster privileges (each user's password is <user>-password):
+#   connector_monitor  cluster monitor_connector                           user mon
+#   connector_manager  cluster manage_connector                            user mgr
+#   connector_secrets  cluster read_ and write_connector_secrets           user mgrsec (with connector_manager)
+#   connectors_writer  raw index access, no connector privilege            user rawidx
+#   connector_service  the connector service's own role (see roles_yml)    user connsvc
+#   (no role at all)                                                       user nobody
+#   connector_manager, moved to connector_monitor and back by the revocation test  user revokee
 # Running `start` against a node that is already up only re-applies the index, roles and users.
 #   scripts/secure-node.sh start|stop|status
 # Port: CSP_SECURE_PORT (default 9202; the transport port is 100 higher).
@@ -150,6 +148,25 @@ connector_service:
       privileges: [all]
 YAML
 }
+# connector_service is the role Elastic documents for the connector service's API key: the cluster
+# privileges monitor and manage_connector, and all on the content indices it fills, their
+# access-control indices and .elastic-connectors* (the connector service still writes a job's
+# final status with a plain update of the sync-jobs index).
+
+# user:password:roles (comma-separated, may be empty) of every file-realm user the node gets.
+file_users() {
+  cat <<USERS
+writer:writer-password:connectors_writer
+reader:reader-password:connectors_reader
+mon:mon-password:connector_monitor
+mgr:mgr-password:connector_manager
+mgrsec:mgrsec-password:connector_manager,connector_secrets
+rawidx:rawidx-password:connectors_writer
+nobody:nobody-password:
+connsvc:connsvc-password:connector_service
+revokee:revokee-password:connector_manager
+USERS
+}
 
 # Runs bin/elasticsearch-users against the node's config directory, as the node user.
 es_users() {
@@ -159,65 +176,66 @@ es_users() {
     "$(node_home elasticsearch)/bin/elasticsearch-users" "$@"
 }
 
-# Whether user $1 with password $2 authenticates on the running node and holds the roles $3
-# (comma-separated; empty: no role at all).
+# Whether user $1 with password $2 authenticates on the running node with exactly the roles $3
+# (comma-separated, sorted, empty for none).
 user_ready() {
-  local out role
+  local out have
   out=$(scurl -f -u "$1:$2" "$url/_security/_authenticate" 2>/dev/null) || return 1
-  if [ -z "$3" ]; then
-    case "$out" in *'"roles":[]'*) return 0 ;; *) return 1 ;; esac
-  fi
-  for role in ${3//,/ }; do
-    case "$out" in *"\"$role\""*) ;; *) return 1 ;; esac
-  done
+  have=$(printf '%s' "$out" | sed -n 's/.*"roles":\[\([^]]*\)\].*/\1/p' | tr -d '"' | tr ',' '\n' | sort | paste -sd, -)
+  [ "$have" = "$3" ]
 }
 
-# Makes file-realm user $1 with password $2 and the roles $3 (comma-separated, may be empty), or
-# brings an existing one in line. With $4 = running, a user that already authenticates with that
-# password and those roles is left alone.
+# Makes file-realm user $1 with password $2 and exactly the roles $3 (comma-separated, may be
+# empty), or brings an existing one in line. With $4 = running, a user that already authenticates
+# with that password and those roles is left alone.
 ensure_user() {
-  local name=$1 pw=$2 roles=$3
+  local name=$1 pw=$2 roles=$3 have extra
   if [ "${4:-}" = running ] && user_ready "$name" "$pw" "$roles"; then
     return 0
   fi
-  if es_users list "$name" >/dev/null 2>&1; then
-    es_users passwd "$name" -p "$pw" && { [ -z "$roles" ] || es_users roles "$name" -a "$roles"; }
-  elif [ -n "$roles" ]; then
-    es_users useradd "$name" -p "$pw" -r "$roles"
-  else
-    es_users useradd "$name" -p "$pw"
-  fi >>"$run/users.log" 2>&1 || { cat "$run/users.log" >&2; die "could not set up the file-realm user $name"; }
+  {
+    if have=$(es_users list "$name" 2>/dev/null); then
+      # `list` prints "name : role1,role2", or "name : -" without roles
+      have=$(printf '%s' "$have" | sed -n 's/^[^:]*: *//p' | tr -d ' *' | sed 's/^-$//')
+      extra=$(comm -23 <(printf '%s' "$have" | tr ',' '\n' | sed '/^$/d' | sort) \
+        <(printf '%s' "$roles" | tr ',' '\n' | sed '/^$/d' | sort) | paste -sd, -)
+      es_users passwd "$name" -p "$pw" \
+        && { [ -z "$extra" ] || es_users roles "$name" -r "$extra"; } \
+        && { [ -z "$roles" ] || es_users roles "$name" -a "$roles"; }
+    elif [ -n "$roles" ]; then
+      es_users useradd "$name" -p "$pw" -r "$roles"
+    else
+      es_users useradd "$name" -p "$pw"
+    fi
+  } >>"$run/users.log" 2>&1 || { cat "$run/users.log" >&2; die "could not set up the file-realm user $name"; }
 }
 
-# Writes roles.yml and the two users; $1 = running when the node is already up.
+# Writes roles.yml and the users; $1 = running when the node is already up.
 ensure_roles_and_users() {
-  local roles="$run/config/roles.yml"
+  local roles="$run/config/roles.yml" name pw have
   if ! roles_yml | cmp -s - "$roles"; then
     roles_yml >"$roles"
     own_for_node_user "$roles"
   fi
-  ensure_user writer writer-password connectors_writer "${1:-}"
-  ensure_user reader reader-password connectors_reader "${1:-}"
-  # the users of the authorization tests (authorization = cluster_privileges)
-  ensure_user mon mon-password connector_monitor "${1:-}"
-  ensure_user mgr mgr-password connector_manager "${1:-}"
-  ensure_user mgrsec mgrsec-password connector_manager,connector_secrets "${1:-}"
-  ensure_user rawidx rawidx-password connectors_writer "${1:-}"
-  ensure_user nobody nobody-password "" "${1:-}"
-  ensure_user connsvc connsvc-password connector_service "${1:-}"
+  while IFS=: read -r name pw have; do
+    ensure_user "$name" "$pw" "$have" "${1:-}"
+  done < <(file_users)
 }
 
-# Waits until both users authenticate with their roles (file changes are picked up within ~5 s).
+# Waits until every user authenticates with its roles (file changes are picked up within ~5 s).
 wait_users() {
-  local waited=0
-  until user_ready writer writer-password connectors_writer && user_ready reader reader-password connectors_reader \
-    && user_ready mon mon-password connector_monitor && user_ready mgrsec mgrsec-password connector_manager,connector_secrets \
-    && user_ready nobody nobody-password "" && user_ready connsvc connsvc-password connector_service; do
-    [ "$waited" -lt 60 ] || die "the file-realm users (writer, reader, mon, mgr, mgrsec, rawidx, nobody, connsvc) do not authenticate at $url"
+  local waited=0 name pw have missing
+  while :; do
+    missing=
+    while IFS=: read -r name pw have; do
+      user_ready "$name" "$pw" "$(printf '%s' "$have" | tr ',' '\n' | sort | paste -sd, -)" || missing="$missing $name"
+    done < <(file_users)
+    [ -n "$missing" ] || break
+    [ "$waited" -lt 60 ] || die "the file-realm users$missing do not authenticate with their roles at $url"
     sleep 1
     waited=$((waited + 1))
   done
-  log "roles connectors_writer, connectors_reader, connector_monitor, connector_manager, connector_secrets, connector_service and their users are in place"
+  log "the file-realm roles and users are in place: $(file_users | cut -d: -f1 | paste -sd' ' -)"
 }
 
 # Prints the HTTP status of a request; curl's own failures (TLS, connection) are fatal.
@@ -275,8 +293,7 @@ start() {
   fresh=0
   echo "secure elasticsearch running at $url"
   echo "CA certificate: $ca_copy"
-  echo "users: elastic / $password (superuser), writer / writer-password (connectors_writer), reader / reader-password (connectors_reader)"
-  echo "       mon (connector_monitor), mgr (connector_manager), mgrsec (connector_manager, connector_secrets), rawidx (connectors_writer), nobody (no role), connsvc (connector_service); each with password <user>-password"
+  echo "users: elastic / $password (superuser); <user> / <user>-password for $(file_users | cut -d: -f1 | paste -sd' ' -)"
 }
 
 case "$action" in

@@ -21,6 +21,7 @@ mod hostile;
 mod lifecycle;
 mod observability;
 mod passthrough;
+mod privileges;
 mod proxy;
 mod scripts;
 mod security;
