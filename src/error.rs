@@ -101,7 +101,7 @@ impl ErrorType {
 
 /// An error answer. Either one of ours, or Elasticsearch's own error passed through unchanged
 /// (for example 401/403 from a secured cluster).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum ApiError {
     Own {
         kind: ErrorType,

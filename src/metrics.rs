@@ -13,6 +13,9 @@ const PASSTHROUGH_BUCKETS: [f64; 16] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
 ];
 
+/// Operations in one group commit: powers of two up to beyond the default bound of 256.
+const BATCH_BUCKETS: [f64; 11] = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0];
+
 pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
@@ -22,6 +25,8 @@ pub struct Metrics {
     strategy: IntGaugeVec,
     passthrough: IntCounterVec,
     passthrough_seconds: HistogramVec,
+    batch_size: HistogramVec,
+    round_trips: IntCounterVec,
 }
 
 impl Metrics {
@@ -88,6 +93,25 @@ impl Metrics {
             &["method"],
         )
         .unwrap();
+        let batch_size = HistogramVec::new(
+            HistogramOpts::new(
+                "group_commit_batch_size",
+                "Operations sent together by group commit in one request to the cluster, by kind \
+                 (bulk for writes, mget for the reads of guarded updates)",
+            )
+            .buckets(BATCH_BUCKETS.to_vec()),
+            &["kind"],
+        )
+        .unwrap();
+        let round_trips = IntCounterVec::new(
+            Opts::new(
+                "group_commit_round_trips_total",
+                "Requests group commit sent to the cluster, by kind (bulk, mget) and form \
+                 (single: a lone operation sent as its own request; grouped: a bulk or mget)",
+            ),
+            &["kind", "form"],
+        )
+        .unwrap();
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(request_seconds.clone()),
@@ -96,6 +120,8 @@ impl Metrics {
             Box::new(strategy.clone()),
             Box::new(passthrough.clone()),
             Box::new(passthrough_seconds.clone()),
+            Box::new(batch_size.clone()),
+            Box::new(round_trips.clone()),
         ] {
             registry.register(collector).expect("metric names are unique");
         }
@@ -108,6 +134,8 @@ impl Metrics {
             strategy,
             passthrough,
             passthrough_seconds,
+            batch_size,
+            round_trips,
         }
     }
 
@@ -143,6 +171,16 @@ impl Metrics {
         self.passthrough_seconds
             .with_label_values(&[method])
             .observe(seconds);
+    }
+
+    /// One request of group commit: `kind` is bulk (writes) or mget (reads), carrying
+    /// `operations`; one operation goes as its own request (form `single`).
+    pub fn observe_batch(&self, kind: &str, operations: usize) {
+        let form = if operations == 1 { "single" } else { "grouped" };
+        self.round_trips.with_label_values(&[kind, form]).inc();
+        self.batch_size
+            .with_label_values(&[kind])
+            .observe(operations as f64);
     }
 
     /// Records which strategy status transitions use from now on.

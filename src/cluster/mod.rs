@@ -3,9 +3,11 @@
 //! official client, one per node, spread round-robin, and a request that could not reach a node
 //! sent to the next one.
 
+mod batch;
 mod pool;
 mod tls;
 
+pub use batch::{Batcher, DocRead, DocWrite, WriteAction};
 pub(crate) use pool::{error_chain, Attempt, Node, Pool};
 pub(crate) use tls::Trust;
 
@@ -62,11 +64,32 @@ impl Forwarded {
     fn headers(&self) -> &HeaderMap {
         &self.0
     }
+
+    /// The caller's credentials, which decide who a request to the cluster is made as.
+    fn authorization(&self) -> Option<HeaderValue> {
+        self.0.get("authorization").cloned()
+    }
+
+    /// What several requests of one caller share, for a request made for all of them: the
+    /// credentials, and each other header only where all carry the same value.
+    fn shared<'a>(mut all: impl Iterator<Item = &'a Forwarded>) -> Self {
+        let Some(first) = all.next() else {
+            return Self::default();
+        };
+        let others: Vec<&Forwarded> = all.collect();
+        let mut shared = HeaderMap::new();
+        for (name, value) in first.0.iter() {
+            if others.iter().all(|other| other.0.get(name) == Some(value)) {
+                shared.insert(name.clone(), value.clone());
+            }
+        }
+        Self(shared)
+    }
 }
 
 /// What a node of the cluster answered: its status, its JSON body (as sent; parsed by whoever needs it, into
 /// the type it needs) and the headers a client may need.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ClusterAnswer {
     pub status: u16,
     pub bytes: Bytes,

@@ -8,6 +8,7 @@ pub mod templates;
 mod update;
 
 use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 use actix_web::web::Bytes;
 use elasticsearch::http::Method;
@@ -15,7 +16,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use crate::cluster::{Cluster, ClusterAnswer, Forwarded};
+use crate::cluster::{Batcher, Cluster, ClusterAnswer, DocRead, DocWrite, Forwarded, WriteAction};
 use crate::config::{Refresh, Settings, UpdateStrategy};
 use crate::error::{ApiError, ErrorType};
 use layouts::Layout;
@@ -34,9 +35,13 @@ const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'.')
     .remove(b'~');
 
-/// The documents of one cluster, and how changes to them are written.
+/// The documents of one cluster, and how changes to them are written. Every read and write of
+/// one document goes through `read` and `write`, which group concurrent ones into one request
+/// (`group_commit`, see `cluster::batch`) or send each alone.
 pub struct Store {
-    cluster: Cluster,
+    cluster: Arc<Cluster>,
+    /// None when group commit is turned off.
+    batcher: Option<Arc<Batcher>>,
     refresh: &'static str,
     strategy: UpdateStrategy,
     conflict_retries: u32,
@@ -76,8 +81,13 @@ impl Store {
             UpdateStrategy::Optimistic => "optimistic",
             UpdateStrategy::Auto | UpdateStrategy::Script => "script",
         });
+        let cluster = Arc::new(cluster);
+        let batcher = settings
+            .group_commit
+            .map(|bounds| Batcher::new(cluster.clone(), bounds));
         Self {
             cluster,
+            batcher,
             refresh: match settings.refresh {
                 Refresh::True => "true",
                 Refresh::WaitFor => "wait_for",
@@ -93,6 +103,22 @@ impl Store {
         &self.cluster
     }
 
+    /// One write of one document: grouped with concurrent ones, or alone.
+    async fn write(&self, write: DocWrite, forwarded: &Forwarded) -> Result<ClusterAnswer, ApiError> {
+        match &self.batcher {
+            Some(batcher) => batcher.write(write, forwarded).await,
+            None => write.send(&self.cluster, forwarded).await,
+        }
+    }
+
+    /// One realtime read of one document: grouped with concurrent ones, or alone.
+    async fn read(&self, read: DocRead, forwarded: &Forwarded) -> Result<ClusterAnswer, ApiError> {
+        match &self.batcher {
+            Some(batcher) => batcher.read(read, forwarded).await,
+            None => read.send(&self.cluster, forwarded).await,
+        }
+    }
+
     /// The document, or `Missing` when it or its index does not exist. A realtime read sees
     /// every write that was acknowledged, refreshed or not.
     pub async fn get(
@@ -102,15 +128,12 @@ impl Store {
         forwarded: &Forwarded,
         source_fields: Option<&str>,
     ) -> Result<Result<Found, Missing>, ApiError> {
-        let path = doc_path(index, "_doc", id);
-        let mut query = vec![("realtime", "true")];
-        if let Some(fields) = source_fields {
-            query.push(("_source", fields));
-        }
-        let reply = self
-            .cluster
-            .call("get", forwarded, Method::Get, &path, &query, None)
-            .await?;
+        let read = DocRead {
+            index: index.to_owned(),
+            id: id.to_owned(),
+            source: source_fields.map(str::to_owned),
+        };
+        let reply = self.read(read, forwarded).await?;
         match reply.status {
             200 => found(&reply).map(Ok),
             404 => Ok(Err(Missing::of(&reply))),
@@ -172,17 +195,24 @@ impl Store {
         refresh: RefreshPolicy,
         forwarded: &Forwarded,
     ) -> Result<Option<Written>, ApiError> {
-        let path = doc_path(&layout.alias, if only_new { "_create" } else { "_doc" }, id);
-        let body = Bytes::from(serde_json::to_vec(doc).unwrap_or_default());
-        let query = [
-            ("refresh", self.refresh_param(refresh)),
-            ("require_alias", "true"),
-        ];
+        let write = DocWrite {
+            operation: "index",
+            action: if only_new {
+                WriteAction::Create
+            } else {
+                WriteAction::Index
+            },
+            index: layout.alias.clone(),
+            id: id.to_owned(),
+            refresh: self.refresh_param(refresh),
+            require_alias: true,
+            retry_on_conflict: None,
+            version: None,
+            source: None,
+            body: Some(Bytes::from(serde_json::to_vec(doc).unwrap_or_default())),
+        };
         for _ in 0..2 {
-            let reply = self
-                .cluster
-                .call("index", forwarded, Method::Put, &path, &query, Some(&body))
-                .await?;
+            let reply = self.write(write.clone(), forwarded).await?;
             match reply.status {
                 201 => return Ok(Some(Written::Created)),
                 200 => return Ok(Some(Written::Updated)),
@@ -227,17 +257,8 @@ impl Store {
         refresh: RefreshPolicy,
         forwarded: &Forwarded,
     ) -> Result<Result<(), Missing>, ApiError> {
-        let path = doc_path(index, "_doc", id);
         let reply = self
-            .cluster
-            .call(
-                "delete",
-                forwarded,
-                Method::Delete,
-                &path,
-                &[("refresh", self.refresh_param(refresh))],
-                None,
-            )
+            .write(delete(index, id, self.refresh_param(refresh), None), forwarded)
             .await?;
         match reply.status {
             200 => Ok(Ok(())),
@@ -255,17 +276,9 @@ impl Store {
         read: &Found,
         forwarded: &Forwarded,
     ) -> Result<bool, ApiError> {
-        let path = doc_path(index, "_doc", id);
-        let seq_no = read.seq_no.to_string();
-        let primary_term = read.primary_term.to_string();
-        let query = [
-            ("refresh", self.refresh),
-            ("if_seq_no", seq_no.as_str()),
-            ("if_primary_term", primary_term.as_str()),
-        ];
+        let version = Some((read.seq_no, read.primary_term));
         let reply = self
-            .cluster
-            .call("delete", forwarded, Method::Delete, &path, &query, None)
+            .write(delete(index, id, self.refresh, version), forwarded)
             .await?;
         match reply.status {
             200 => Ok(true),
@@ -365,6 +378,22 @@ impl Store {
                 return Ok(failures);
             }
         }
+    }
+}
+
+/// The delete of one document, only of that version when one is given.
+fn delete(index: &str, id: &str, refresh: &'static str, version: Option<(i64, i64)>) -> DocWrite {
+    DocWrite {
+        operation: "delete",
+        action: WriteAction::Delete,
+        index: index.to_owned(),
+        id: id.to_owned(),
+        refresh,
+        require_alias: false,
+        retry_on_conflict: None,
+        version,
+        source: None,
+        body: None,
     }
 }
 

@@ -29,12 +29,11 @@ use std::sync::atomic::Ordering;
 use std::sync::OnceLock;
 
 use actix_web::web::Bytes;
-use elasticsearch::http::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{doc_path, unexpected, Found, Source, Store};
-use crate::cluster::{ClusterAnswer, Forwarded};
+use super::{unexpected, Found, Source, Store};
+use crate::cluster::{ClusterAnswer, DocWrite, Forwarded, WriteAction};
 use crate::config::UpdateStrategy;
 use crate::error::{ApiError, ErrorType};
 
@@ -331,8 +330,10 @@ impl Store {
         partial: &Source,
         forwarded: &Forwarded,
     ) -> Result<Applied, UpdateError<E>> {
+        // A partial update has no precondition: a concurrent write to the same document is
+        // retried inside the cluster, so that it lands rather than answering 409.
         let body = partial_update(partial);
-        let reply = self.send_update(target, &[], body, forwarded).await?;
+        let reply = self.send_update(target, None, body, forwarded).await?;
         match reply.status {
             200 => Ok(applied(&reply)?),
             404 => Err(UpdateError::Missing(Missing::of(&reply))),
@@ -392,13 +393,8 @@ impl Store {
         forwarded: &Forwarded,
     ) -> Result<Applied, ScriptFailure<E>> {
         let body = script_body(table.field, &table.rows);
-        let retries = self.conflict_retries.to_string();
         let fields = table.source_fields();
-        let query = [
-            ("retry_on_conflict", retries.as_str()),
-            ("_source", fields.as_str()),
-        ];
-        let reply = self.send_update(target, &query, body, forwarded).await?;
+        let reply = self.send_update(target, Some(fields), body, forwarded).await?;
         match reply.status {
             // The result alone decides, unless the script left the document unchanged; only
             // then are the fields it returned read.
@@ -496,27 +492,26 @@ impl Store {
         write: &Write,
         forwarded: &Forwarded,
     ) -> Result<Option<Applied>, UpdateError<E>> {
-        let seq_no = read.seq_no.to_string();
-        let primary_term = read.primary_term.to_string();
-        let query = [
-            ("if_seq_no", seq_no.as_str()),
-            ("if_primary_term", primary_term.as_str()),
-            ("refresh", self.refresh),
-            ("require_alias", "true"),
-        ];
-        let (method, endpoint, body) = match write {
-            Write::Partial(partial) => (Method::Post, "_update", partial_update(partial)),
+        let (action, body) = match write {
+            Write::Partial(partial) => (WriteAction::Update, partial_update(partial)),
             Write::Whole(document) => (
-                Method::Put,
-                "_doc",
+                WriteAction::Index,
                 Bytes::from(serde_json::to_vec(document).unwrap_or_default()),
             ),
         };
-        let path = doc_path(target.index, endpoint, target.id);
-        let reply = self
-            .cluster
-            .call("update", forwarded, method, &path, &query, Some(&body))
-            .await?;
+        let write = DocWrite {
+            operation: "update",
+            action,
+            index: target.index.to_owned(),
+            id: target.id.to_owned(),
+            refresh: self.refresh,
+            require_alias: true,
+            retry_on_conflict: None,
+            version: Some((read.seq_no, read.primary_term)),
+            source: None,
+            body: Some(body),
+        };
+        let reply = self.write(write, forwarded).await?;
         match reply.status {
             200 => Ok(Some(applied(&reply)?)),
             409 => Ok(None),
@@ -525,19 +520,28 @@ impl Store {
         }
     }
 
+    /// An update that retries inside the cluster on a version conflict (a partial document or
+    /// the table's script: neither was decided on a version), answering with `source` fields.
     async fn send_update(
         &self,
         target: Target<'_>,
-        extra: &[(&str, &str)],
+        source: Option<String>,
         body: Bytes,
         forwarded: &Forwarded,
     ) -> Result<ClusterAnswer, ApiError> {
-        let mut query = vec![("refresh", self.refresh), ("require_alias", "true")];
-        query.extend_from_slice(extra);
-        let path = doc_path(target.index, "_update", target.id);
-        self.cluster
-            .call("update", forwarded, Method::Post, &path, &query, Some(&body))
-            .await
+        let write = DocWrite {
+            operation: "update",
+            action: WriteAction::Update,
+            index: target.index.to_owned(),
+            id: target.id.to_owned(),
+            refresh: self.refresh,
+            require_alias: true,
+            retry_on_conflict: Some(self.conflict_retries),
+            version: None,
+            source,
+            body: Some(body),
+        };
+        self.write(write, forwarded).await
     }
 
     fn conflicts_exhausted(&self, id: &str) -> ApiError {

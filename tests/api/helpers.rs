@@ -214,6 +214,9 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)
         update_strategy: backend.strategy,
         ..Settings::default()
     };
+    if !group_commit() {
+        settings.group_commit = None;
+    }
     let backend_urls = settings.es_urls.clone();
     adjust(&mut settings);
     if settings.es_urls != backend_urls {
@@ -229,6 +232,12 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)
         node,
         http: reqwest::Client::new(),
     }
+}
+
+/// Whether the services the tests start group their writes (the default); the suite runs with
+/// it off when CSP_TEST_GROUP_COMMIT is `off`.
+pub fn group_commit() -> bool {
+    std::env::var("CSP_TEST_GROUP_COMMIT").map_or(true, |value| value != "off")
 }
 
 /// Logs go to the test output when TEST_LOG is set.
@@ -504,6 +513,11 @@ impl ServiceProcess {
 
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_connector-sync-proxy"))
             .args(["--listen", "127.0.0.1:0"])
+            .args(if group_commit() {
+                &[][..]
+            } else {
+                &["--group-commit", "false"][..]
+            })
             .args(args)
             .env("RUST_LOG", "info")
             .stderr(std::process::Stdio::piped())

@@ -14,6 +14,7 @@ mod connector_secrets;
 mod connector_security;
 mod conventions;
 mod faults;
+mod group_commit;
 mod helpers;
 mod hostile;
 mod lifecycle;

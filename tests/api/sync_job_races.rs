@@ -28,6 +28,17 @@ async fn fail(app: &TestApp, id: &str) -> u16 {
         .0
 }
 
+/// How long each of two racing requests for job `n` waits: the second `step * n` for even
+/// jobs, the first for odd ones.
+fn staggered(step: Duration, n: usize) -> (Duration, Duration) {
+    let delay = step * n as u32;
+    if n.is_multiple_of(2) {
+        (Duration::ZERO, delay)
+    } else {
+        (delay, Duration::ZERO)
+    }
+}
+
 async fn seed_many(app: &TestApp, label: &str, status: &str, count: usize) -> Vec<String> {
     let ids: Vec<String> = (0..count).map(|n| unique_id(&format!("{label}{n}"))).collect();
     let jobs: Vec<(String, Value)> = ids.iter().map(|id| (id.clone(), job(status))).collect();
@@ -75,12 +86,20 @@ async fn a_cancel_racing_a_claim_ends_canceled_or_canceling_never_running() {
             let ids = seed_many(app, &format!("claim-cancel{round}-"), "pending", 30).await;
             let step = race_step(Duration::from_micros(300), round);
 
+            // For even jobs the cancel is sent later, for odd ones the claim: with group commit
+            // the service applies concurrent writes in the order they arrive, so each order has
+            // to be sent to occur.
             let outcomes = join_all(ids.iter().enumerate().map(|(n, id)| async move {
+                let (claim_after, cancel_after) = staggered(step, n);
+                let late_claim = async {
+                    tokio::time::sleep(claim_after).await;
+                    claim(app, id, "w").await
+                };
                 let late_cancel = async {
-                    tokio::time::sleep(step * n as u32).await;
+                    tokio::time::sleep(cancel_after).await;
                     app.cancel(id).await.status().as_u16()
                 };
-                tokio::join!(claim(app, id, "w"), late_cancel)
+                tokio::join!(late_claim, late_cancel)
             }))
             .await;
 
@@ -130,12 +149,18 @@ async fn an_error_racing_a_cancel_ends_in_error_with_the_cancel_recorded_only_if
             let ids = seed_many(app, &format!("error-cancel{round}-"), "in_progress", 30).await;
             let step = race_step(Duration::from_micros(300), round);
 
+            // For even jobs the error is sent later, for odd ones the cancel (see the claim race).
             let outcomes = join_all(ids.iter().enumerate().map(|(n, id)| async move {
+                let (cancel_after, error_after) = staggered(step, n);
+                let late_cancel = async {
+                    tokio::time::sleep(cancel_after).await;
+                    app.cancel(id).await
+                };
                 let late_error = async {
-                    tokio::time::sleep(step * n as u32).await;
+                    tokio::time::sleep(error_after).await;
                     fail(app, id).await
                 };
-                tokio::join!(app.cancel(id), late_error)
+                tokio::join!(late_cancel, late_error)
             }))
             .await;
 

@@ -1,0 +1,703 @@
+//! Group commit: the service's writes to single documents (and the realtime reads of guarded
+//! updates) share requests to the cluster when they arrive together.
+//!
+//! Each operation is a plain value (`DocWrite`, `DocRead`) that can be sent on its own, exactly as
+//! before, or as one item of a `_bulk` (writes) or `_mget` (reads). Operations queue in a lane:
+//! one per kind and per caller's credentials, since a grouped request carries one caller's
+//! `Authorization`. A lane sends one request at a time. An operation that finds its lane idle
+//! goes at once, alone and in its own form (no timer, so the latency of a lone write is
+//! unchanged); those that arrive while a request is in flight wait, and when it returns they go
+//! together, up to `max_items` operations and `max_bytes` of bodies per request.
+//!
+//! Each operation gets back the answer it would have got as a request of its own: a bulk item
+//! becomes an answer of that item's status with the item's body (an error item as the error
+//! body a single request carries), so that the code above reads it as before, with its own
+//! 404/409 handling and retries. A grouped request that fails as a whole (no node reached, a
+//! timeout, a 5xx, a refusal of the whole request) gives each operation that failure. A bulk
+//! applies its items in order on each shard, so two operations on one document in one bulk are
+//! applied one after the other, as two requests would be; a guarded write decided on the
+//! version the other changed then conflicts and is decided again.
+//!
+//! Visibility: the grouped request refreshes as the strongest of its operations asks
+//! (`true` over `wait_for` over `false`), so every operation that asked for `refresh=true` is
+//! visible to search when it answers, with one refresh for the whole group.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use actix_web::web::Bytes;
+use elasticsearch::http::headers::HeaderValue;
+use elasticsearch::http::Method;
+use serde_json::{json, Map, Value};
+use tokio::sync::oneshot;
+
+use super::{Cluster, ClusterAnswer, Forwarded};
+use crate::config::GroupCommit;
+use crate::error::{ApiError, ErrorType};
+
+/// What a write does to its document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteAction {
+    /// `_update`: a partial document or a script.
+    Update,
+    /// `_doc`: the whole document, created or replaced.
+    Index,
+    /// `_create`: the whole document, only when there is none.
+    Create,
+    /// `_doc` deleted.
+    Delete,
+}
+
+/// One write to one document, as the cluster's single-document APIs take it.
+#[derive(Debug, Clone)]
+pub struct DocWrite {
+    /// The name the request is measured under when it goes alone (`update`, `index`, `delete`).
+    pub operation: &'static str,
+    pub action: WriteAction,
+    /// Percent-encoding is done here; these are the plain names.
+    pub index: String,
+    pub id: String,
+    pub refresh: &'static str,
+    pub require_alias: bool,
+    pub retry_on_conflict: Option<u32>,
+    /// `if_seq_no` and `if_primary_term`: the write lands only on that version.
+    pub version: Option<(i64, i64)>,
+    /// The fields of the updated document an update answer carries (comma-separated).
+    pub source: Option<String>,
+    /// The JSON body (none for a delete), compact: one line.
+    pub body: Option<Bytes>,
+}
+
+/// One realtime read of one document.
+#[derive(Debug, Clone)]
+pub struct DocRead {
+    pub index: String,
+    pub id: String,
+    /// The fields to read (comma-separated); the whole document when none.
+    pub source: Option<String>,
+}
+
+type Answer = Result<ClusterAnswer, ApiError>;
+
+enum Op {
+    Write(DocWrite),
+    Read(DocRead),
+}
+
+impl Op {
+    /// The bytes it adds to a grouped request, roughly: its body and its metadata.
+    fn size(&self) -> usize {
+        match self {
+            Self::Write(write) => {
+                write.body.as_ref().map_or(0, Bytes::len) + write.index.len() + write.id.len() + 96
+            }
+            Self::Read(read) => read.index.len() + read.id.len() + 64,
+        }
+    }
+}
+
+struct Queued {
+    op: Op,
+    forwarded: Forwarded,
+    reply: oneshot::Sender<Answer>,
+}
+
+/// The caller's credentials: operations of different callers never share a request.
+type Key = Option<HeaderValue>;
+
+/// The lanes of one kind: a lane is in the map while a request of it is in flight, with the
+/// operations waiting for the next one.
+#[derive(Default)]
+struct Lanes(Mutex<HashMap<Key, VecDeque<Queued>>>);
+
+impl Lanes {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, VecDeque<Queued>>> {
+        // Nothing panics while the lock is held; a poisoned map is still consistent.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Bulk,
+    Mget,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Bulk => "bulk",
+            Self::Mget => "mget",
+        }
+    }
+}
+
+/// Group commit of one cluster's document writes and reads.
+pub struct Batcher {
+    cluster: Arc<Cluster>,
+    bounds: GroupCommit,
+    writes: Lanes,
+    reads: Lanes,
+}
+
+impl Batcher {
+    pub fn new(cluster: Arc<Cluster>, bounds: GroupCommit) -> Arc<Self> {
+        Arc::new(Self {
+            cluster,
+            bounds,
+            writes: Lanes::default(),
+            reads: Lanes::default(),
+        })
+    }
+
+    /// Sends the write, alone or with others that arrive together; its answer as a request of
+    /// its own would have it.
+    pub async fn write(self: &Arc<Self>, write: DocWrite, forwarded: &Forwarded) -> Answer {
+        self.submit(Kind::Bulk, Op::Write(write), forwarded).await
+    }
+
+    /// Reads the document, alone or with others that arrive together; the answer as a
+    /// realtime GET would have it.
+    pub async fn read(self: &Arc<Self>, read: DocRead, forwarded: &Forwarded) -> Answer {
+        self.submit(Kind::Mget, Op::Read(read), forwarded).await
+    }
+
+    fn lanes(&self, kind: Kind) -> &Lanes {
+        match kind {
+            Kind::Bulk => &self.writes,
+            Kind::Mget => &self.reads,
+        }
+    }
+
+    async fn submit(self: &Arc<Self>, kind: Kind, op: Op, forwarded: &Forwarded) -> Answer {
+        let (reply, answer) = oneshot::channel();
+        let queued = Queued {
+            op,
+            forwarded: forwarded.clone(),
+            reply,
+        };
+        let key = forwarded.authorization();
+        let first = {
+            let mut lanes = self.lanes(kind).lock();
+            match lanes.get_mut(&key) {
+                Some(waiting) => {
+                    waiting.push_back(queued);
+                    None
+                }
+                None => {
+                    lanes.insert(key.clone(), VecDeque::new());
+                    Some(queued)
+                }
+            }
+        };
+        if let Some(first) = first {
+            // The lane's requests are sent by a task of their own, so that a caller that goes
+            // away (a client disconnecting) never strands the operations waiting behind it.
+            tokio::spawn(self.clone().drive(kind, key, first));
+        }
+        answer.await.unwrap_or_else(|_| {
+            Err(ApiError::new(
+                ErrorType::Internal,
+                "the group commit of this write ended without an answer",
+            ))
+        })
+    }
+
+    /// Sends the lane's requests, one at a time, until no operation waits.
+    async fn drive(self: Arc<Self>, kind: Kind, key: Key, first: Queued) {
+        let mut guard = LaneGuard {
+            lanes: self.lanes(kind),
+            key: Some(key),
+        };
+        let mut batch = vec![first];
+        loop {
+            self.send(kind, batch).await;
+            let mut lanes = self.lanes(kind).lock();
+            let key = guard
+                .key
+                .as_ref()
+                .expect("the guard holds the key until the lane is idle");
+            let Some(waiting) = lanes.get_mut(key) else {
+                return;
+            };
+            if waiting.is_empty() {
+                lanes.remove(key);
+                guard.key = None;
+                return;
+            }
+            batch = self.take(waiting);
+        }
+    }
+
+    /// The next group: at least one operation, then as many as the bounds allow, in order.
+    fn take(&self, waiting: &mut VecDeque<Queued>) -> Vec<Queued> {
+        let mut batch = Vec::new();
+        let mut bytes = 0;
+        while let Some(next) = waiting.front() {
+            let size = next.op.size();
+            if !batch.is_empty()
+                && (batch.len() >= self.bounds.max_items || bytes + size > self.bounds.max_bytes)
+            {
+                break;
+            }
+            bytes += size;
+            batch.extend(waiting.pop_front());
+        }
+        batch
+    }
+
+    async fn send(&self, kind: Kind, mut batch: Vec<Queued>) {
+        self.cluster.metrics().observe_batch(kind.name(), batch.len());
+        if batch.len() == 1 {
+            let queued = batch.pop().expect("one operation");
+            let answer = match &queued.op {
+                Op::Write(write) => write.send(&self.cluster, &queued.forwarded).await,
+                Op::Read(read) => read.send(&self.cluster, &queued.forwarded).await,
+            };
+            let _ = queued.reply.send(answer);
+            return;
+        }
+        let forwarded = Forwarded::shared(batch.iter().map(|queued| &queued.forwarded));
+        let answers = match kind {
+            Kind::Bulk => self.bulk(&batch, &forwarded).await,
+            Kind::Mget => self.mget(&batch, &forwarded).await,
+        };
+        for (queued, answer) in batch.into_iter().zip(answers) {
+            // The caller may have gone away; its operation was done all the same.
+            let _ = queued.reply.send(answer);
+        }
+    }
+
+    /// The writes as one bulk request; an answer per write, in order.
+    async fn bulk(&self, batch: &[Queued], forwarded: &Forwarded) -> Vec<Answer> {
+        let writes: Vec<&DocWrite> = batch
+            .iter()
+            .filter_map(|queued| match &queued.op {
+                Op::Write(write) => Some(write),
+                Op::Read(_) => None,
+            })
+            .collect();
+        let refresh = strongest_refresh(writes.iter().map(|write| write.refresh));
+        let mut body = Vec::with_capacity(batch.iter().map(|queued| queued.op.size()).sum());
+        for write in &writes {
+            write.bulk_lines(&mut body);
+        }
+        let body = Bytes::from(body);
+        let reply = self
+            .cluster
+            .call(
+                "bulk",
+                forwarded,
+                Method::Post,
+                "/_bulk",
+                &[("refresh", refresh)],
+                Some(&body),
+            )
+            .await;
+        let reply = match reply {
+            Ok(reply) if reply.status == 200 => reply,
+            whole => return vec![whole; batch.len()],
+        };
+        let items = reply.parse::<BulkAnswer>().map(|answer| answer.items);
+        match items {
+            Some(items) if items.len() == batch.len() => {
+                items.into_iter().map(|item| Ok(item_answer(item))).collect()
+            }
+            _ => {
+                let err = crate::documents::unexpected(&reply);
+                vec![Err(err); batch.len()]
+            }
+        }
+    }
+
+    /// The reads as one multi-get; an answer per read, in order. A read whose item the
+    /// multi-get answers with an error other than a missing index is sent again alone, so that
+    /// it gets the status and body a GET gives.
+    async fn mget(&self, batch: &[Queued], forwarded: &Forwarded) -> Vec<Answer> {
+        let reads: Vec<&DocRead> = batch
+            .iter()
+            .filter_map(|queued| match &queued.op {
+                Op::Read(read) => Some(read),
+                Op::Write(_) => None,
+            })
+            .collect();
+        let docs: Vec<Value> = reads.iter().map(|read| read.mget_doc()).collect();
+        let body = Bytes::from(json!({ "docs": docs }).to_string());
+        let reply = self
+            .cluster
+            .call(
+                "mget",
+                forwarded,
+                Method::Post,
+                "/_mget",
+                &[("realtime", "true")],
+                Some(&body),
+            )
+            .await;
+        let reply = match reply {
+            Ok(reply) if reply.status == 200 => reply,
+            whole => return vec![whole; batch.len()],
+        };
+        let docs = reply
+            .parse::<MgetAnswer>()
+            .map(|answer| answer.docs)
+            .filter(|docs| docs.len() == batch.len());
+        let Some(docs) = docs else {
+            let err = crate::documents::unexpected(&reply);
+            return vec![Err(err); batch.len()];
+        };
+        let mut answers = Vec::with_capacity(batch.len());
+        for (doc, queued) in docs.into_iter().zip(batch) {
+            let answer = match doc_answer(doc) {
+                Some(answer) => Ok(answer),
+                None => match &queued.op {
+                    Op::Read(read) => read.send(&self.cluster, &queued.forwarded).await,
+                    Op::Write(_) => unreachable!("the reads lane holds reads"),
+                },
+            };
+            answers.push(answer);
+        }
+        answers
+    }
+}
+
+/// Takes the lane out of the map if its task ends before the lane is idle (it panicked or was
+/// cancelled), so that later operations start a new one; those waiting get an error answer.
+struct LaneGuard<'a> {
+    lanes: &'a Lanes,
+    key: Option<Key>,
+}
+
+impl Drop for LaneGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            self.lanes.lock().remove(&key);
+        }
+    }
+}
+
+impl DocWrite {
+    /// The write as a request of its own.
+    pub async fn send(&self, cluster: &Cluster, forwarded: &Forwarded) -> Answer {
+        let (method, endpoint) = match self.action {
+            WriteAction::Update => (Method::Post, "_update"),
+            WriteAction::Index => (Method::Put, "_doc"),
+            WriteAction::Create => (Method::Put, "_create"),
+            WriteAction::Delete => (Method::Delete, "_doc"),
+        };
+        let path = crate::documents::doc_path(&self.index, endpoint, &self.id);
+        let retries = self.retry_on_conflict.map(|retries| retries.to_string());
+        let version = self
+            .version
+            .map(|(seq_no, primary_term)| (seq_no.to_string(), primary_term.to_string()));
+        let mut query = vec![("refresh", self.refresh)];
+        if self.require_alias {
+            query.push(("require_alias", "true"));
+        }
+        if let Some(retries) = &retries {
+            query.push(("retry_on_conflict", retries));
+        }
+        if let Some((seq_no, primary_term)) = &version {
+            query.push(("if_seq_no", seq_no));
+            query.push(("if_primary_term", primary_term));
+        }
+        if let Some(source) = &self.source {
+            query.push(("_source", source));
+        }
+        cluster
+            .call(
+                self.operation,
+                forwarded,
+                method,
+                &path,
+                &query,
+                self.body.as_ref(),
+            )
+            .await
+    }
+
+    /// The write as bulk lines: its action and metadata, then its body (none for a delete).
+    fn bulk_lines(&self, out: &mut Vec<u8>) {
+        let action = match self.action {
+            WriteAction::Update => "update",
+            WriteAction::Index => "index",
+            WriteAction::Create => "create",
+            WriteAction::Delete => "delete",
+        };
+        let mut meta = Map::new();
+        meta.insert("_index".to_owned(), self.index.clone().into());
+        meta.insert("_id".to_owned(), self.id.clone().into());
+        if let Some(retries) = self.retry_on_conflict {
+            meta.insert("retry_on_conflict".to_owned(), retries.into());
+        }
+        if let Some((seq_no, primary_term)) = self.version {
+            meta.insert("if_seq_no".to_owned(), seq_no.into());
+            meta.insert("if_primary_term".to_owned(), primary_term.into());
+        }
+        if self.require_alias {
+            meta.insert("require_alias".to_owned(), true.into());
+        }
+        let line = json!({ action: meta });
+        serde_json::to_writer(&mut *out, &line).expect("JSON values serialize");
+        out.push(b'\n');
+        let Some(body) = &self.body else { return };
+        match (&self.source, body.first()) {
+            // The fields an update answer carries are part of the update's body in a bulk.
+            (Some(source), Some(b'{')) => {
+                out.extend_from_slice(br#"{"_source":"#);
+                serde_json::to_writer(&mut *out, &fields(source)).expect("strings serialize");
+                if body.len() > 2 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(&body[1..]);
+            }
+            _ => out.extend_from_slice(body),
+        }
+        out.push(b'\n');
+    }
+}
+
+impl DocRead {
+    /// The read as a realtime GET of its own.
+    pub async fn send(&self, cluster: &Cluster, forwarded: &Forwarded) -> Answer {
+        let path = crate::documents::doc_path(&self.index, "_doc", &self.id);
+        let mut query = vec![("realtime", "true")];
+        if let Some(fields) = &self.source {
+            query.push(("_source", fields));
+        }
+        cluster
+            .call("get", forwarded, Method::Get, &path, &query, None)
+            .await
+    }
+
+    fn mget_doc(&self) -> Value {
+        let mut doc = json!({ "_index": self.index, "_id": self.id });
+        if let Some(source) = &self.source {
+            doc["_source"] = fields(source).into();
+        }
+        doc
+    }
+}
+
+fn fields(list: &str) -> Vec<&str> {
+    list.split(',').filter(|field| !field.is_empty()).collect()
+}
+
+/// `true` if any asks for it, else `wait_for` if any asks for that, else `false`.
+fn strongest_refresh<'a>(asked: impl Iterator<Item = &'a str>) -> &'static str {
+    let mut strongest = "false";
+    for refresh in asked {
+        match refresh {
+            "true" => return "true",
+            "wait_for" => strongest = "wait_for",
+            _ => {}
+        }
+    }
+    strongest
+}
+
+#[derive(serde::Deserialize)]
+struct BulkAnswer {
+    items: Vec<Map<String, Value>>,
+}
+
+#[derive(serde::Deserialize)]
+struct MgetAnswer {
+    docs: Vec<Map<String, Value>>,
+}
+
+/// A bulk item as the answer a single request gives: its status, and its body (a success as
+/// is; an error as the error body of a single request).
+fn item_answer(item: Map<String, Value>) -> ClusterAnswer {
+    let item = item
+        .into_iter()
+        .next()
+        .map(|(_, item)| item)
+        .unwrap_or(Value::Null);
+    let status = item["status"]
+        .as_u64()
+        .and_then(|status| u16::try_from(status).ok())
+        .unwrap_or(500);
+    let body = match item.get("error") {
+        Some(error) if status >= 300 => json!({ "error": with_root_cause(error), "status": status }),
+        _ => item,
+    };
+    answer(status, &body)
+}
+
+/// A multi-get item as the answer a GET gives, or `None` for an error a GET would answer with
+/// a status the item does not carry.
+fn doc_answer(doc: Map<String, Value>) -> Option<ClusterAnswer> {
+    if let Some(error) = doc.get("error") {
+        if error["type"] != "index_not_found_exception" {
+            return None;
+        }
+        return Some(answer(
+            404,
+            &json!({ "error": with_root_cause(error), "status": 404 }),
+        ));
+    }
+    let status = if doc.get("found") == Some(&Value::Bool(true)) {
+        200
+    } else {
+        404
+    };
+    Some(answer(status, &Value::Object(doc)))
+}
+
+fn answer(status: u16, body: &Value) -> ClusterAnswer {
+    ClusterAnswer {
+        status,
+        bytes: Bytes::from(body.to_string()),
+        retry_after: None,
+        www_authenticate: Vec::new(),
+    }
+}
+
+/// The error with the `root_cause` a single request's error carries: its innermost cause, with
+/// the index it names.
+fn with_root_cause(error: &Value) -> Value {
+    let mut error = error.clone();
+    let Some(fields) = error.as_object_mut() else {
+        return error;
+    };
+    if fields.contains_key("root_cause") {
+        return error;
+    }
+    let mut root = Value::Object(fields.clone());
+    while root["caused_by"].is_object() {
+        root = root["caused_by"].take();
+    }
+    let mut cause = Map::new();
+    for key in ["type", "reason", "index_uuid", "shard", "index"] {
+        if let Some(value) = root.get(key) {
+            cause.insert(key.to_owned(), value.clone());
+        }
+    }
+    let mut with = Map::new();
+    with.insert("root_cause".to_owned(), json!([cause]));
+    with.extend(std::mem::take(fields));
+    Value::Object(with)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(action: WriteAction, source: Option<&str>, body: Option<&str>) -> DocWrite {
+        DocWrite {
+            operation: "update",
+            action,
+            index: "jobs".to_owned(),
+            id: "a\"b".to_owned(),
+            refresh: "true",
+            require_alias: true,
+            retry_on_conflict: Some(3),
+            version: None,
+            source: source.map(str::to_owned),
+            body: body.map(|body| Bytes::from(body.to_owned())),
+        }
+    }
+
+    fn lines(write: &DocWrite) -> Vec<Value> {
+        let mut out = Vec::new();
+        write.bulk_lines(&mut out);
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.ends_with('\n'));
+        text.lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn an_update_becomes_its_action_and_its_body_with_the_fields_to_return() {
+        let update = write(WriteAction::Update, Some("status,at"), Some(r#"{"doc":{"x":1}}"#));
+        assert_eq!(
+            lines(&update),
+            [
+                json!({"update": {"_index": "jobs", "_id": "a\"b", "retry_on_conflict": 3, "require_alias": true}}),
+                json!({"_source": ["status", "at"], "doc": {"x": 1}}),
+            ]
+        );
+        let mut guarded = write(WriteAction::Index, None, Some(r#"{"x":1}"#));
+        guarded.retry_on_conflict = None;
+        guarded.version = Some((7, 2));
+        assert_eq!(
+            lines(&guarded),
+            [
+                json!({"index": {"_index": "jobs", "_id": "a\"b", "if_seq_no": 7, "if_primary_term": 2, "require_alias": true}}),
+                json!({"x": 1}),
+            ]
+        );
+        let mut delete = write(WriteAction::Delete, None, None);
+        delete.retry_on_conflict = None;
+        delete.require_alias = false;
+        assert_eq!(
+            lines(&delete),
+            [json!({"delete": {"_index": "jobs", "_id": "a\"b"}})]
+        );
+    }
+
+    #[test]
+    fn the_group_refreshes_as_its_strongest_operation_asks() {
+        assert_eq!(strongest_refresh(["false", "wait_for"].into_iter()), "wait_for");
+        assert_eq!(
+            strongest_refresh(["false", "true", "wait_for"].into_iter()),
+            "true"
+        );
+        assert_eq!(strongest_refresh(["false"].into_iter()), "false");
+    }
+
+    #[test]
+    fn a_bulk_item_answers_as_a_single_request_would() {
+        let ok = item_answer(
+            json!({"update": {"_index": "jobs-v1", "_id": "1", "result": "noop", "status": 200}})
+                .as_object()
+                .unwrap()
+                .clone(),
+        );
+        assert_eq!(ok.status, 200);
+        assert_eq!(ok.body()["result"], "noop");
+        let conflict = item_answer(
+            json!({"index": {"_index": "jobs-v1", "_id": "1", "status": 409,
+                "error": {"type": "version_conflict_engine_exception", "reason": "[1]: version conflict",
+                          "index_uuid": "u", "shard": "0", "index": "jobs-v1"}}})
+            .as_object()
+            .unwrap()
+            .clone(),
+        );
+        assert_eq!(conflict.status, 409);
+        assert_eq!(
+            conflict.body(),
+            json!({"error": {"root_cause": [{"type": "version_conflict_engine_exception", "reason": "[1]: version conflict",
+                    "index_uuid": "u", "shard": "0", "index": "jobs-v1"}],
+                "type": "version_conflict_engine_exception", "reason": "[1]: version conflict",
+                "index_uuid": "u", "shard": "0", "index": "jobs-v1"}, "status": 409})
+        );
+    }
+
+    #[test]
+    fn a_multi_get_item_answers_as_a_get_would_or_is_sent_again() {
+        let object = |value: Value| value.as_object().unwrap().clone();
+        let found = doc_answer(object(
+            json!({"_index": "i", "_id": "1", "found": true, "_seq_no": 1}),
+        ))
+        .unwrap();
+        assert_eq!(found.status, 200);
+        let missing = doc_answer(object(json!({"_index": "i", "_id": "1", "found": false}))).unwrap();
+        assert_eq!(
+            (missing.status, missing.body()),
+            (404, json!({"_index": "i", "_id": "1", "found": false}))
+        );
+        let no_index = doc_answer(object(
+            json!({"_index": "i", "_id": "1", "error": {"type": "index_not_found_exception", "reason": "no such index [i]"}}),
+        ))
+        .unwrap();
+        assert_eq!(no_index.status, 404);
+        assert_eq!(no_index.body()["error"]["type"], "index_not_found_exception");
+        assert!(doc_answer(object(
+            json!({"_index": "i", "_id": "1", "error": {"type": "illegal_argument_exception"}})
+        ))
+        .is_none());
+    }
+}
