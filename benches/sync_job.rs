@@ -1593,7 +1593,7 @@ fn counters_summary(cell: &Cell) -> String {
             let count_series = series.replacen(name, &format!("{base}_count"), 1);
             if let Some(count) = cell.counters.get(&count_series).filter(|&&count| count > 0.0) {
                 parts.push(format!(
-                    "{} mean {:.2}",
+                    "{}{{{labels}}} mean {:.2}",
                     short.trim_end_matches("_sum"),
                     value / count
                 ));
