@@ -29,8 +29,8 @@ use chrono::Utc;
 use connector_sync_proxy::documents::{partial_update, row_document, script_body, Field};
 use connector_sync_proxy::sync_job::status::ConnectorSyncStatus;
 use connector_sync_proxy::sync_job::transitions::{
-    cancel_fields, claim_fields, CANCEL, CANCELATION_REQUESTED_AT, CLAIM_TRANSITION, LAST_SEEN, STARTED_AT,
-    STATUS,
+    cancel_fields, claim_fields, CANCEL, CANCELATION_REQUESTED_AT, CLAIM_TRANSITION, ERROR_TRANSITION,
+    LAST_SEEN, STARTED_AT, STATUS,
 };
 use connector_sync_proxy::time::request_stamp;
 use hdrhistogram::Histogram;
@@ -53,6 +53,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 struct Config {
+    shape: Shape,
     node_url: String,
     node_pid: Option<u32>,
     rounds: u32,
@@ -74,7 +75,26 @@ struct Config {
     /// makes a baseline too).
     service_args: Vec<String>,
     baseline_args: Vec<String>,
+    /// The service's `--update-strategy`.
+    strategy: String,
+    /// How many update_stats and check_in pairs a sync of the fleet load sends between its claim
+    /// and its final write.
+    fleet_reports: u32,
+    /// Jobs kept in the index beside the ones the rounds use, so that the node works on an index
+    /// of a fleet's size; seeded once and left for later runs.
+    base_jobs: u64,
     out: PathBuf,
+}
+
+/// What a run compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// The service against the same request sent straight to the node (and cancel against the
+    /// two-step cancel): what the service adds per request.
+    Strategies,
+    /// The service with group commit, the service without it, and Elasticsearch's own connector
+    /// APIs' shape straight to the node (one request per operation, each with its refresh).
+    GroupCommit,
 }
 
 impl Config {
@@ -99,15 +119,25 @@ impl Config {
             })
             .collect::<Option<Vec<_>>>()
             .ok_or_else(|| anyhow::anyhow!("CSP_BENCH_REFRESH: expected true, false or true,false"))?;
+        let shape = match var("CSP_BENCH_SHAPE").as_deref().map(str::trim) {
+            None | Some("strategies") => Shape::Strategies,
+            Some("group_commit") => Shape::GroupCommit,
+            Some(other) => anyhow::bail!("CSP_BENCH_SHAPE: [{other}] is not strategies or group_commit"),
+        };
+        let default_ops = match shape {
+            Shape::Strategies => "cancel,claim,check_in,update_stats",
+            Shape::GroupCommit => "cancel,claim,check_in,update_stats,fleet",
+        };
         let ops = var("CSP_BENCH_OPS")
-            .unwrap_or_else(|| "cancel,claim,check_in,update_stats".to_owned())
+            .unwrap_or_else(|| default_ops.to_owned())
             .split(',')
             .map(|raw| Op::ALL.into_iter().find(|op| op.name() == raw.trim()))
             .collect::<Option<Vec<_>>>()
             .ok_or_else(|| {
-                anyhow::anyhow!("CSP_BENCH_OPS: expected names from cancel,claim,check_in,update_stats")
+                anyhow::anyhow!("CSP_BENCH_OPS: expected names from cancel,claim,check_in,update_stats,fleet")
             })?;
         Ok(Self {
+            shape,
             node_url,
             ops,
             node_pid: var("CSP_BENCH_NODE_PID").and_then(|raw| raw.trim().parse().ok()),
@@ -115,7 +145,14 @@ impl Config {
             round: Duration::from_millis(number("CSP_BENCH_ROUND_MS", 1000)?),
             // Long enough for the node's JIT to settle: with 1 s a cold node charged its compiler
             // threads to whichever variant ran first.
-            warmup: Duration::from_millis(number("CSP_BENCH_WARMUP_MS", 5000)?),
+            warmup: Duration::from_millis(number(
+                "CSP_BENCH_WARMUP_MS",
+                match shape {
+                    Shape::Strategies => 5000,
+                    // Three variants, five operations: the run has to fit in a quarter of an hour.
+                    Shape::GroupCommit => 2000,
+                },
+            )?),
             concurrencies,
             refreshes,
             max_rate: number("CSP_BENCH_MAX_RATE", 10_000)?,
@@ -131,22 +168,54 @@ impl Config {
             baseline_args: var("CSP_BENCH_BASELINE_ARGS")
                 .map(|args| args.split_whitespace().map(str::to_owned).collect())
                 .unwrap_or_default(),
-            out: var("CSP_BENCH_OUT").map_or_else(|| "target/bench/sync_job.md".into(), PathBuf::from),
+            // On a node without Painless (the Elasticsearch distribution the scripts fetch) auto
+            // settles on the guarded path, as a user's service would.
+            strategy: var("CSP_BENCH_UPDATE_STRATEGY").unwrap_or_else(|| {
+                match shape {
+                    Shape::Strategies => "script",
+                    Shape::GroupCommit => "auto",
+                }
+                .to_owned()
+            }),
+            fleet_reports: number("CSP_BENCH_FLEET_REPORTS", 2)?,
+            base_jobs: number(
+                "CSP_BENCH_BASE_JOBS",
+                match shape {
+                    Shape::Strategies => 0,
+                    Shape::GroupCommit => 100_000,
+                },
+            )?,
+            out: var("CSP_BENCH_OUT").map_or_else(
+                || match shape {
+                    Shape::Strategies => "target/bench/sync_job.md".into(),
+                    Shape::GroupCommit => "target/bench/group_commit.md".into(),
+                },
+                PathBuf::from,
+            ),
         })
     }
 }
 
-/// The sync-job operations measured.
+/// The sync-job operations measured: one kind of request each, or `Fleet`, a mix of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Op {
     Cancel,
     Claim,
     CheckIn,
     UpdateStats,
+    /// What a fleet of running syncs sends: each simulated sync claims its own job, reports
+    /// stats and checks in `fleet_reports` times, then ends it (cancel or error, by turns).
+    Fleet,
 }
 
 impl Op {
-    const ALL: [Self; 4] = [Self::Cancel, Self::Claim, Self::CheckIn, Self::UpdateStats];
+    const ALL: [Self; 5] = [
+        Self::Cancel,
+        Self::Claim,
+        Self::CheckIn,
+        Self::UpdateStats,
+        Self::Fleet,
+    ];
 
     fn name(self) -> &'static str {
         match self {
@@ -154,6 +223,17 @@ impl Op {
             Self::Claim => "claim",
             Self::CheckIn => "check_in",
             Self::UpdateStats => "update_stats",
+            Self::Fleet => "fleet",
+        }
+    }
+
+    /// The request every operation but `Fleet` sends.
+    fn action(self) -> Action {
+        match self {
+            Self::Cancel => Action::Cancel,
+            Self::Claim => Action::Claim,
+            Self::CheckIn => Action::CheckIn,
+            Self::UpdateStats | Self::Fleet => Action::UpdateStats,
         }
     }
 
@@ -169,8 +249,27 @@ impl Op {
             (Self::Claim, 0) => "pending",
             (Self::Claim, _) => "suspended",
             (Self::CheckIn | Self::UpdateStats, _) => "in_progress",
+            (Self::Fleet, _) => "pending",
         }
     }
+}
+
+/// One request of the sync-job API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    Cancel,
+    Claim,
+    CheckIn,
+    UpdateStats,
+    Error,
+}
+
+/// Where one simulated sync of the fleet load stands: its job, and how many of its requests
+/// were sent.
+#[derive(Default)]
+struct Sync {
+    job: Option<u64>,
+    step: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -184,10 +283,18 @@ enum Variant {
     Baseline,
     ServiceNotFound,
     ServiceInvalid,
+    /// (g): the service with group commit (its default).
+    GroupCommit,
+    /// (s): the service with `--group-commit false`, one request to the node per operation.
+    NoGroupCommit,
+    /// (d): Elasticsearch's own connector APIs' shape, straight to the node: one `_update` with
+    /// `refresh` per operation; for cancel and error its read first (a realtime GET, the
+    /// transition decided in the client, then the update).
+    Elastic,
 }
 
 impl Variant {
-    const ALL: [Self; 7] = [
+    const ALL: [Self; 10] = [
         Self::Service,
         Self::Direct,
         Self::DirectPaced,
@@ -195,6 +302,9 @@ impl Variant {
         Self::Baseline,
         Self::ServiceNotFound,
         Self::ServiceInvalid,
+        Self::GroupCommit,
+        Self::NoGroupCommit,
+        Self::Elastic,
     ];
 
     fn label(self) -> &'static str {
@@ -206,19 +316,22 @@ impl Variant {
             Self::Baseline => "(a0) service, baseline build",
             Self::ServiceNotFound => "service 404",
             Self::ServiceInvalid => "service 400",
+            Self::GroupCommit => "(g) service, group commit",
+            Self::NoGroupCommit => "(s) service, no group commit",
+            Self::Elastic => "(d) Elasticsearch's shape to node",
         }
     }
 
     fn through_service(self) -> bool {
-        !matches!(self, Self::Direct | Self::DirectPaced | Self::TwoStep)
+        !matches!(
+            self,
+            Self::Direct | Self::DirectPaced | Self::TwoStep | Self::Elastic
+        )
     }
 
     /// Whether each request changes a fresh job from the pool.
     fn takes_job(self) -> bool {
-        matches!(
-            self,
-            Self::Service | Self::Direct | Self::DirectPaced | Self::TwoStep | Self::Baseline
-        )
+        !matches!(self, Self::ServiceNotFound | Self::ServiceInvalid)
     }
 
     fn index(self) -> usize {
@@ -228,8 +341,12 @@ impl Variant {
 
 /// The service processes in front of the node for one refresh setting.
 struct Services {
+    shape: Shape,
     refresh: &'static str,
+    /// The service; in the group-commit shape, the one with group commit on.
     current: Service,
+    /// The group-commit shape's service with group commit off.
+    no_group_commit: Option<Service>,
     baseline: Option<Service>,
 }
 
@@ -240,21 +357,51 @@ impl Services {
             let log = log_dir.join(format!("{}.log", name.replace([' ', '='], "-")));
             let mut all = vec![
                 "--update-strategy".to_owned(),
-                "script".to_owned(),
+                config.strategy.clone(),
                 "--refresh".to_owned(),
             ];
             all.push(refresh.to_owned());
             all.extend_from_slice(args);
             Service::start(bin, &config.node_url, &all, log_level, name, &log)
         };
+        // A build without the setting runs (g) and (s) alike, which still exercises the harness.
+        let group_commit = |on: bool| {
+            let mut args = config.service_args.clone();
+            if has_group_commit(&config.service_bin) {
+                args.extend(["--group-commit".to_owned(), on.to_string()]);
+            }
+            args
+        };
+        let (current, no_group_commit) = match config.shape {
+            Shape::Strategies => (
+                start(
+                    &config.service_bin,
+                    &config.service_args,
+                    &config.service_log,
+                    name("service"),
+                )?,
+                None,
+            ),
+            Shape::GroupCommit => (
+                start(
+                    &config.service_bin,
+                    &group_commit(true),
+                    &config.service_log,
+                    name("group commit"),
+                )?,
+                Some(start(
+                    &config.service_bin,
+                    &group_commit(false),
+                    &config.service_log,
+                    name("no group commit"),
+                )?),
+            ),
+        };
         Ok(Self {
+            shape: config.shape,
             refresh,
-            current: start(
-                &config.service_bin,
-                &config.service_args,
-                &config.service_log,
-                name("service"),
-            )?,
+            current,
+            no_group_commit,
             baseline: match &config.baseline_bin {
                 Some(bin) => Some(start(
                     bin,
@@ -270,28 +417,49 @@ impl Services {
     /// The service a variant talks to, if any.
     fn of(&self, variant: Variant) -> Option<&Service> {
         match variant {
-            Variant::Direct | Variant::DirectPaced | Variant::TwoStep => None,
+            Variant::Direct | Variant::DirectPaced | Variant::TwoStep | Variant::Elastic => None,
             Variant::Baseline => self.baseline.as_ref(),
+            Variant::NoGroupCommit => self.no_group_commit.as_ref(),
             _ => Some(&self.current),
         }
     }
 
+    fn all(&self) -> impl Iterator<Item = &Service> {
+        std::iter::once(&self.current)
+            .chain(&self.no_group_commit)
+            .chain(&self.baseline)
+    }
+
     /// The variants measured for an operation.
     fn variants(&self, op: Op) -> Vec<Variant> {
+        let single = op != Op::Fleet;
         Variant::ALL
             .into_iter()
-            .filter(|&variant| match variant {
-                Variant::Baseline => self.baseline.is_some(),
+            .filter(|&variant| match (self.shape, variant) {
+                (_, Variant::Baseline) => self.baseline.is_some(),
+                (Shape::Strategies, Variant::Service) => true,
+                (Shape::Strategies, Variant::Direct) => single,
                 // Matching loads only matter where the machine, not the node, sets the pace.
-                Variant::DirectPaced => self.refresh == "false",
-                Variant::TwoStep => op == Op::Cancel,
-                Variant::ServiceNotFound | Variant::ServiceInvalid => {
+                (Shape::Strategies, Variant::DirectPaced) => single && self.refresh == "false",
+                (Shape::Strategies, Variant::TwoStep) => op == Op::Cancel,
+                (Shape::Strategies, Variant::ServiceNotFound | Variant::ServiceInvalid) => {
                     op == Op::Cancel && self.refresh == "true"
                 }
-                _ => true,
+                (Shape::GroupCommit, Variant::GroupCommit | Variant::NoGroupCommit | Variant::Elastic) => {
+                    true
+                }
+                _ => false,
             })
             .collect()
     }
+}
+
+/// Whether the service binary has the `group_commit` setting (builds before it do not).
+fn has_group_commit(bin: &Path) -> bool {
+    std::process::Command::new(bin)
+        .arg("--help")
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains("--group-commit"))
 }
 
 /// Jobs waiting for one operation: ids `next..end` exist and were touched by no request yet.
@@ -341,9 +509,46 @@ struct Node {
     run_id: String,
 }
 
+/// The connector id of the jobs that stay in the index between runs (`Config::base_jobs`).
+const BASE: &str = "bench-base";
+
 impl Node {
     async fn seed(
         &self,
+        range: std::ops::Range<u64>,
+        job: impl Fn(u64) -> (String, &'static str),
+    ) -> anyhow::Result<()> {
+        self.seed_for(&self.run_id, range, job).await
+    }
+
+    /// Seeds the jobs that stay until `wanted` of them are in the index: a fleet's history, most
+    /// of them finished.
+    async fn ensure_base_jobs(&self, wanted: u64) -> anyhow::Result<()> {
+        if wanted == 0 {
+            return Ok(());
+        }
+        let count: Value = self
+            .http
+            .get(format!("{}/{INDEX}/_count?q=connector.id:{BASE}", self.url))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let have = count["count"].as_u64().unwrap_or(0);
+        if have >= wanted {
+            return Ok(());
+        }
+        eprintln!("seeding {} jobs that stay in the index", wanted - have);
+        const HISTORY: [&str; 5] = ["completed", "completed", "canceled", "error", "completed"];
+        self.seed_for(BASE, have..wanted, |n| {
+            (format!("{BASE}-{n}"), HISTORY[(n % 5) as usize])
+        })
+        .await
+    }
+
+    async fn seed_for(
+        &self,
+        connector_id: &str,
         range: std::ops::Range<u64>,
         job: impl Fn(u64) -> (String, &'static str),
     ) -> anyhow::Result<()> {
@@ -358,7 +563,7 @@ impl Node {
                     "status": status,
                     "job_type": "full",
                     "trigger_method": "on_demand",
-                    "connector": {"id": self.run_id, "index_name": "search-bench"},
+                    "connector": {"id": connector_id, "index_name": "search-bench"},
                     "created_at": "2026-01-01T00:00:00.000Z",
                     "last_seen": "2026-01-01T00:00:01.000Z",
                     "indexed_document_count": 7,
@@ -450,56 +655,99 @@ struct Target<'a> {
     pool: &'a Pool,
     run: &'a str,
     counter: &'a AtomicU64,
+    fleet_reports: u32,
 }
 
 /// The worker every claim names.
 const WORKER: &str = "bench-worker";
 const STATS: &str =
     r#"{"deleted_document_count":0,"indexed_document_count":120,"indexed_document_volume":4096}"#;
+/// The message every error names.
+const ERROR_MESSAGE: &str = "bench: the source went away";
 
 impl Target<'_> {
-    /// One request (two for `two-step`), checked against the answer it must get.
-    async fn request(&self) -> Option<Result<(), String>> {
-        Some(match self.variant {
-            Variant::Service | Variant::Baseline => {
-                let id = self.pool.id(self.pool.take()?);
-                self.through_service(&id, 200).await
-            }
+    /// One operation (two requests for `two-step` and for Elasticsearch's cancel and error),
+    /// checked against the answer it must get. `sync` is the worker's place in the fleet load.
+    async fn request(&self, sync: &mut Sync) -> Option<Result<(), String>> {
+        let (id, action) = match self.variant {
             Variant::ServiceNotFound => {
                 let n = self.counter.fetch_add(1, Ordering::Relaxed);
-                self.through_service(&format!("missing-{}-{n}", self.run), 404)
-                    .await
+                let id = format!("missing-{}-{n}", self.run);
+                return Some(self.through_service(Action::Cancel, &id, 404).await);
             }
             Variant::ServiceInvalid => {
                 let n = self.counter.fetch_add(1, Ordering::Relaxed) % CANCELED_JOBS;
-                self.through_service(&canceled_id(self.run, n), 400).await
+                let id = canceled_id(self.run, n);
+                return Some(self.through_service(Action::Cancel, &id, 400).await);
             }
-            Variant::Direct | Variant::DirectPaced => {
-                let id = self.pool.id(self.pool.take()?);
-                self.direct(&id).await
-            }
-            Variant::TwoStep => {
-                let id = self.pool.id(self.pool.take()?);
-                self.two_step(&id).await
-            }
+            _ if self.op == Op::Fleet => self.fleet_step(sync)?,
+            _ => (self.pool.take()?, self.op.action()),
+        };
+        let id = self.pool.id(id);
+        Some(match self.variant {
+            Variant::Direct | Variant::DirectPaced => self.direct(&id).await,
+            Variant::TwoStep => self.two_step(action, &id).await,
+            Variant::Elastic => match action {
+                Action::Cancel | Action::Error => self.two_step(action, &id).await,
+                _ => self.one_update(action, &id).await,
+            },
+            _ => self.through_service(action, &id, 200).await,
         })
     }
 
-    async fn through_service(&self, id: &str, expected: u16) -> Result<(), String> {
+    /// The next request of the worker's simulated sync: a claim of a fresh job, then update_stats
+    /// and check_in by turns, then the final write (cancel for even jobs, error for odd ones),
+    /// after which the next request starts a new sync.
+    fn fleet_step(&self, sync: &mut Sync) -> Option<(u64, Action)> {
+        let n = match sync.job {
+            Some(n) => n,
+            None => {
+                let n = self.pool.take()?;
+                *sync = Sync {
+                    job: Some(n),
+                    step: 0,
+                };
+                n
+            }
+        };
+        let last = 1 + 2 * self.fleet_reports;
+        let action = match sync.step {
+            0 => Action::Claim,
+            step if step >= last => {
+                sync.job = None;
+                if n % 2 == 0 {
+                    Action::Cancel
+                } else {
+                    Action::Error
+                }
+            }
+            step if step % 2 == 1 => Action::UpdateStats,
+            _ => Action::CheckIn,
+        };
+        sync.step += 1;
+        Some((n, action))
+    }
+
+    async fn through_service(&self, action: Action, id: &str, expected: u16) -> Result<(), String> {
         let url = format!("{}/_connector/_sync_job/{id}", self.service);
-        let request = match self.op {
-            Op::Cancel => self.http.put(format!("{url}/_cancel")),
-            Op::Claim => self
+        let request = match action {
+            Action::Cancel => self.http.put(format!("{url}/_cancel")),
+            Action::Claim => self
                 .http
                 .put(format!("{url}/_claim"))
                 .header("content-type", "application/json")
                 .body(format!(r#"{{"worker_hostname":"{WORKER}"}}"#)),
-            Op::CheckIn => self.http.put(format!("{url}/_check_in")),
-            Op::UpdateStats => self
+            Action::CheckIn => self.http.put(format!("{url}/_check_in")),
+            Action::UpdateStats => self
                 .http
                 .put(format!("{url}/_stats"))
                 .header("content-type", "application/json")
                 .body(STATS),
+            Action::Error => self
+                .http
+                .put(format!("{url}/_error"))
+                .header("content-type", "application/json")
+                .body(format!(r#"{{"error":"{ERROR_MESSAGE}"}}"#)),
         };
         let response = request.send().await.map_err(|err| format!("{err:#}"))?;
         expect(response, expected, None).await
@@ -527,7 +775,7 @@ impl Target<'_> {
                 let doc = Map::from_iter([(LAST_SEEN.to_owned(), Value::from(now.as_str()))]);
                 (partial_update(&doc), String::new())
             }
-            Op::UpdateStats => {
+            Op::UpdateStats | Op::Fleet => {
                 let mut doc: Map<String, Value> = serde_json::from_str(STATS).expect("valid JSON");
                 doc.insert(LAST_SEEN.to_owned(), now.as_str().into());
                 (partial_update(&doc), String::new())
@@ -548,9 +796,46 @@ impl Target<'_> {
         expect(response, 200, Some("\"updated\"")).await
     }
 
-    /// Elasticsearch's own cancel: read the job (realtime), decide, write the fields without a
-    /// version check.
-    async fn two_step(&self, id: &str) -> Result<(), String> {
+    /// Elasticsearch's own claim, check_in and update_stats: one partial-document `_update` with
+    /// `refresh` and no precondition (its claim checks no status).
+    async fn one_update(&self, action: Action, id: &str) -> Result<(), String> {
+        let now = request_stamp();
+        let doc = match action {
+            Action::Claim => {
+                let mut row = claim_fields(WORKER, &now, None);
+                row.push((STATUS, Field::Text(ConnectorSyncStatus::InProgress.as_str())));
+                row_document(&row)
+            }
+            Action::CheckIn => Map::from_iter([(LAST_SEEN.to_owned(), Value::from(now.as_str()))]),
+            Action::UpdateStats => {
+                let mut doc: Map<String, Value> = serde_json::from_str(STATS).expect("valid JSON");
+                doc.insert(LAST_SEEN.to_owned(), now.as_str().into());
+                doc
+            }
+            Action::Cancel | Action::Error => unreachable!("cancel and error read first"),
+        };
+        self.update(id, &doc).await
+    }
+
+    async fn update(&self, id: &str, doc: &Map<String, Value>) -> Result<(), String> {
+        let response = self
+            .http
+            .post(format!(
+                "{}/{INDEX}/_update/{id}?refresh={}",
+                self.node, self.refresh
+            ))
+            .header("accept", "application/json")
+            .header("content-type", "application/json")
+            .body(partial_update(doc))
+            .send()
+            .await
+            .map_err(|err| format!("{err:#}"))?;
+        expect(response, 200, Some("\"updated\"")).await
+    }
+
+    /// Elasticsearch's own cancel and error: read the job (realtime), decide, write the fields
+    /// without a version check.
+    async fn two_step(&self, action: Action, id: &str) -> Result<(), String> {
         let read = self
             .http
             .get(format!("{}/{INDEX}/_doc/{id}?realtime=true", self.node))
@@ -566,24 +851,18 @@ impl Target<'_> {
             .as_str()
             .and_then(ConnectorSyncStatus::parse)
             .ok_or_else(|| format!("job {id} has no known status: {job}"))?;
-        let to = (CANCEL.row)(from).ok_or_else(|| format!("job {id}: no cancel from {from}"))?;
+        let transition = match action {
+            Action::Error => ERROR_TRANSITION,
+            _ => CANCEL,
+        };
+        let to = (transition.row)(from).ok_or_else(|| format!("job {id}: no {action:?} from {from}"))?;
         let now = request_stamp();
-        let mut row = cancel_fields(to, &now);
+        let mut row = match action {
+            Action::Error => vec![("error", Field::Text(ERROR_MESSAGE))],
+            _ => cancel_fields(to, &now),
+        };
         row.push((STATUS, Field::Text(to.as_str())));
-        let doc = row_document(&row);
-        let response = self
-            .http
-            .post(format!(
-                "{}/{INDEX}/_update/{id}?refresh={}",
-                self.node, self.refresh
-            ))
-            .header("accept", "application/json")
-            .header("content-type", "application/json")
-            .body(partial_update(&doc))
-            .send()
-            .await
-            .map_err(|err| format!("{err:#}"))?;
-        expect(response, 200, Some("\"updated\"")).await
+        self.update(id, &row_document(&row)).await
     }
 }
 
@@ -628,6 +907,7 @@ async fn round(
         let mut latency = Histogram::<u64>::new(3).expect("3 significant figures is valid");
         let mut errors = Vec::new();
         let mut sent_so_far = 0u64;
+        let mut sync = Sync::default();
         while Instant::now() < deadline {
             if let Some(rate) = pace {
                 let slot = (worker as f64 + sent_so_far as f64 * concurrency as f64) / rate;
@@ -638,7 +918,7 @@ async fn round(
             }
             sent_so_far += 1;
             let sent = Instant::now();
-            match target.request().await {
+            match target.request(&mut sync).await {
                 None => break,
                 Some(Ok(())) => {
                     let micros = u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX);
@@ -673,6 +953,15 @@ struct Group {
 }
 
 impl Group {
+    /// The group-commit shape's three cells: (g), (s) and (d).
+    fn compared(&self) -> Option<(&Cell, &Cell, &Cell)> {
+        Some((
+            self.cell(Variant::GroupCommit)?,
+            self.cell(Variant::NoGroupCommit)?,
+            self.cell(Variant::Elastic)?,
+        ))
+    }
+
     fn cell(&self, variant: Variant) -> Option<&Cell> {
         self.cells
             .iter()
@@ -713,6 +1002,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
             exhausted: AtomicBool::new(false),
         })
         .collect();
+    node.ensure_base_jobs(config.base_jobs).await?;
     // Every run starts from an index without the deleted jobs of earlier runs.
     node.expunge_deletes().await?;
     let measured = measure(&config, &node, &pools, &out_dir, client).await;
@@ -773,6 +1063,7 @@ async fn measure(
                 pool,
                 run: run_id,
                 counter: &counters[variant.index()],
+                fleet_reports: config.fleet_reports,
             };
             if !config.warmup.is_zero() {
                 eprintln!("refresh={} {}: warming up", services.refresh, op.name());
@@ -800,9 +1091,15 @@ async fn measure(
                             _ => None,
                         };
                         let service = services.of(*variant);
+                        let http = &clients[variant.index()];
+                        let counted = counters_of(http, service).await;
                         let before = Cpu::sample(service, config.node_pid);
                         let rate = round(&make(*variant), concurrency, config.round, pace, cell).await;
                         cell.cpu.add(Cpu::sample(service, config.node_pid).since(before));
+                        for (series, now) in counters_of(http, service).await {
+                            let rise = now - counted.get(&series).copied().unwrap_or(0.0);
+                            *cell.counters.entry(series).or_default() += rise;
+                        }
                         max_rate = max_rate.max(rate * 1.5);
                     }
                 }
@@ -821,7 +1118,7 @@ async fn measure(
 
     let memory: Vec<Memory> = services
         .iter()
-        .flat_map(|services| std::iter::once(&services.current).chain(&services.baseline))
+        .flat_map(Services::all)
         .map(|service| Memory {
             name: service.name.clone(),
             idle: service.idle_rss,
@@ -854,8 +1151,54 @@ async fn node_version(node: &Node) -> anyhow::Result<String> {
     let distribution = root["version"]["distribution"]
         .as_str()
         .unwrap_or("elasticsearch");
-    let number = root["version"]["number"].as_str().unwrap_or("?");
+    let number = match root["version"]["number"].as_str() {
+        Some(number) => number.to_owned(),
+        // The Elasticsearch test distribution answers `GET /` with 405; its nodes API knows.
+        None => {
+            let nodes: Value = node
+                .http
+                .get(format!("{}/_nodes/_local?filter_path=nodes.*.version", node.url))
+                .send()
+                .await?
+                .json()
+                .await?;
+            nodes["nodes"]
+                .as_object()
+                .and_then(|nodes| nodes.values().next())
+                .and_then(|local| local["version"].as_str())
+                .unwrap_or("?")
+                .to_owned()
+        }
+    };
     Ok(format!("{distribution} {number}"))
+}
+
+/// The service's counters that tell where its requests went: requests to the cluster by
+/// operation, and everything about batches and bulk requests. Empty for the node's variants.
+async fn counters_of(
+    http: &reqwest::Client,
+    service: Option<&Service>,
+) -> std::collections::BTreeMap<String, f64> {
+    let Some(service) = service else {
+        return Default::default();
+    };
+    let Ok(response) = http.get(format!("{}/-/metrics", service.url)).send().await else {
+        return Default::default();
+    };
+    let text = response.text().await.unwrap_or_default();
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| {
+            let (series, value) = line.rsplit_once(' ')?;
+            let name = series.split('{').next()?;
+            let wanted = name.contains("batch")
+                || name.contains("bulk")
+                || name.contains("group_commit")
+                || name == "connector_sync_proxy_upstream_request_duration_seconds_count";
+            let counted = name.ends_with("_count") || name.ends_with("_sum") || name.ends_with("_total");
+            (wanted && counted).then(|| Some((series.to_owned(), value.parse().ok()?)))?
+        })
+        .collect()
 }
 
 fn group_table(group: &Group) -> String {
@@ -892,12 +1235,17 @@ fn report(
     let mut text = String::new();
     let _ = writeln!(
         text,
-        "# Sync-job benchmark\n\nNode: {node_version} at {}. Service: {} {} (update_strategy script, RUST_LOG={}).\n\
+        "# Sync-job benchmark{}\n\nNode: {node_version} at {}. Service: {} {} (update_strategy {}, RUST_LOG={}).\n\
          Machine: {}, {} CPUs, {} MiB memory. {} rounds of {} ms per variant and group, warm-up {} ms \
          per variant and operation; {:.0} s in all.\n",
+        match config.shape {
+            Shape::Strategies => "",
+            Shape::GroupCommit => ": group commit",
+        },
         config.node_url,
         config.service_bin.display(),
         config.service_args.join(" "),
+        config.strategy,
         config.service_log,
         cpu_model(),
         std::thread::available_parallelism().map_or(0, |n| n.get()),
@@ -907,6 +1255,9 @@ fn report(
         config.warmup.as_millis(),
         measured.as_secs_f64(),
     );
+    if config.shape == Shape::GroupCommit {
+        text.push_str(&group_commit_summary(config, groups, memory));
+    }
     let _ = writeln!(
         text,
         "## Latency and throughput\n\n| refresh | operation | conc. | variant | req/s | p50 ms | p90 ms | p99 ms | requests | errors |\n\
@@ -1075,4 +1426,193 @@ fn report(
         let _ = writeln!(text, "\n## Unexpected answers\n\n{}", errors.join("\n"));
     }
     text
+}
+
+/// The group-commit shape's tables: each operation through the service with and without group
+/// commit against Elasticsearch's shape, the issue's targets, and where the requests went.
+fn group_commit_summary(config: &Config, groups: &[Group], memory: &[Memory]) -> String {
+    let mut text = String::new();
+    let grouping = if has_group_commit(&config.service_bin) {
+        "(g) runs with `--group-commit true`, (s) with `--group-commit false`"
+    } else {
+        "this build has no group_commit setting, so (g) and (s) are the same service"
+    };
+    let _ = writeln!(
+        text,
+        "## Group commit against Elasticsearch's shape\n\n{grouping}; (d) is one request per operation \
+         straight to the node as Elasticsearch's connector APIs send it (one `_update` with `refresh`; \
+         cancel and error a realtime GET first). An operation of the fleet load is one request of a \
+         simulated sync (claim, update_stats and check_in {} times each, then cancel or error). CPU in µs \
+         per operation from /proc; p50 in ms.\n\n\
+         | refresh | operation | conc. | ops/s (g) | (s) | (d) | g/d ops/s | node CPU/op (g) | (s) | (d) | \
+         g/d node CPU | service CPU/op (g) | (s) | p50 (g) | (s) | (d) | g − s p50 |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        config.fleet_reports
+    );
+    for group in groups {
+        let Some((g, s, d)) = group.compared() else {
+            continue;
+        };
+        let node = |cell: &Cell| cell.micros(cell.cpu.node);
+        let service = |cell: &Cell| cell.micros(cell.cpu.service);
+        let _ = writeln!(
+            text,
+            "| {} | {} | {} | {:.0} | {:.0} | {:.0} | {:.2} | {:.0} | {:.0} | {:.0} | {:.3} | {:.1} | {:.1} | \
+             {:.2} | {:.2} | {:.2} | {:+.3} |",
+            group.refresh,
+            group.op.name(),
+            group.concurrency,
+            g.throughput(),
+            s.throughput(),
+            d.throughput(),
+            g.throughput() / d.throughput(),
+            node(g),
+            node(s),
+            node(d),
+            node(g) / node(d),
+            service(g),
+            service(s),
+            g.ms(0.5),
+            s.ms(0.5),
+            d.ms(0.5),
+            g.ms(0.5) - s.ms(0.5),
+        );
+    }
+
+    let _ = writeln!(
+        text,
+        "\n### Against the targets\n\n\
+         | target | operation | measured | met |\n|---|---|---|---|"
+    );
+    let verdict = |met: bool| if met { "yes" } else { "no" };
+    for group in groups {
+        let Some((g, s, d)) = group.compared() else {
+            continue;
+        };
+        if group.concurrency == 64 && group.refresh == "true" {
+            let rate = g.throughput() / d.throughput();
+            let node = g.micros(g.cpu.node) / d.micros(d.cpu.node);
+            let _ = writeln!(
+                text,
+                "| c=64, refresh=true: ops/s ≥ 10× (d) | {} | {rate:.2}× ({:.0} vs {:.0}) | {} |\n\
+                 | c=64, refresh=true: node CPU/op ≤ 1/10 of (d) | {} | {node:.3} ({:.0} vs {:.0} µs) | {} |",
+                group.op.name(),
+                g.throughput(),
+                d.throughput(),
+                verdict(rate >= 10.0),
+                group.op.name(),
+                g.micros(g.cpu.node),
+                d.micros(d.cpu.node),
+                verdict(node <= 0.1),
+            );
+        }
+        if group.concurrency == 1 {
+            let added = g.ms(0.5) - s.ms(0.5);
+            let _ = writeln!(
+                text,
+                "| c=1, refresh={}: p50 within 0.1 ms of (s) | {} | {added:+.3} ms ({:.2} vs {:.2}) | {} |",
+                group.refresh,
+                group.op.name(),
+                g.ms(0.5),
+                s.ms(0.5),
+                verdict(added <= 0.1),
+            );
+        }
+        if group.concurrency == 64 {
+            let (cpu_g, cpu_s) = (g.micros(g.cpu.service), s.micros(s.cpu.service));
+            let _ = writeln!(
+                text,
+                "| c=64, refresh={}: service CPU/op no higher than (s) | {} | {cpu_g:.1} vs {cpu_s:.1} µs | {} |",
+                group.refresh,
+                group.op.name(),
+                // Within the run-to-run noise of this machine (about 10 %) counts as no higher.
+                verdict(cpu_g <= cpu_s * 1.1),
+            );
+        }
+    }
+    for service in memory {
+        if let Some(peak) = service.peak {
+            let mib = peak as f64 / 1024.0;
+            let _ = writeln!(
+                text,
+                "| peak RSS ≤ 30 MB | {} | {mib:.1} MiB (VmHWM) | {} |",
+                service.name,
+                verdict(peak * 1024 <= 30_000_000),
+            );
+        }
+    }
+
+    let _ = writeln!(
+        text,
+        "\n### Where the service's requests went\n\nRises of the service's counters over each cell's rounds \
+         (`/-/metrics`), per operation: requests to the cluster by kind, and for histograms of batches \
+         their mean.\n\n| refresh | operation | conc. | variant | per operation |\n|---|---|---:|---|---|"
+    );
+    for group in groups {
+        for (variant, cell) in &group.cells {
+            if cell.counters.is_empty() {
+                continue;
+            }
+            let _ = writeln!(
+                text,
+                "| {} | {} | {} | {} | {} |",
+                group.refresh,
+                group.op.name(),
+                group.concurrency,
+                variant.label(),
+                counters_summary(cell)
+            );
+        }
+    }
+    text.push('\n');
+    text
+}
+
+/// A cell's counters in a few words: `upstream get 1.00, update 1.00` per operation, a
+/// histogram's mean (`..._sum` over `..._count`), any other count per operation.
+fn counters_summary(cell: &Cell) -> String {
+    let per_op = |value: f64| value / cell.requests.max(1) as f64;
+    let mut parts = Vec::new();
+    for (series, value) in &cell.counters {
+        if *value <= 0.0 {
+            continue;
+        }
+        let name = series.split('{').next().unwrap_or(series);
+        let labels = series
+            .split_once('{')
+            .map_or("", |(_, rest)| rest.trim_end_matches('}'));
+        let short = name.trim_start_matches("connector_sync_proxy_");
+        if name == "connector_sync_proxy_upstream_request_duration_seconds_count" {
+            let operation = labels
+                .split(',')
+                .find_map(|label| label.strip_prefix("operation="))
+                .unwrap_or(labels)
+                .trim_matches('"');
+            parts.push(format!("upstream {operation} {:.3}", per_op(*value)));
+        } else if let Some(base) = name.strip_suffix("_sum") {
+            let count_series = series.replacen(name, &format!("{base}_count"), 1);
+            if let Some(count) = cell.counters.get(&count_series).filter(|&&count| count > 0.0) {
+                parts.push(format!(
+                    "{}{{{labels}}} mean {:.2}",
+                    short.trim_end_matches("_sum"),
+                    value / count
+                ));
+            }
+        } else if name.ends_with("_total")
+            || (name.ends_with("_count")
+                && !cell.counters.contains_key(&series.replacen("_count", "_sum", 1)))
+        {
+            let label = if labels.is_empty() {
+                String::new()
+            } else {
+                format!("{{{labels}}}")
+            };
+            parts.push(format!("{short}{label} {:.3}", per_op(*value)));
+        }
+    }
+    if parts.is_empty() {
+        "—".to_owned()
+    } else {
+        parts.join(", ")
+    }
 }

@@ -171,6 +171,8 @@ pub struct Cell {
     pub errors: u64,
     pub first_error: Option<String>,
     pub cpu: Cpu,
+    /// How much each of the service's counters rose over the rounds (series from `/-/metrics`).
+    pub counters: std::collections::BTreeMap<String, f64>,
 }
 
 impl Cell {
@@ -183,6 +185,7 @@ impl Cell {
             errors: 0,
             first_error: None,
             cpu: Cpu::default(),
+            counters: std::collections::BTreeMap::new(),
         }
     }
 
