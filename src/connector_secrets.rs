@@ -18,7 +18,7 @@ use crate::error::ApiError;
 use crate::ids::base64_uuid;
 
 /// Where the secrets live, as in Elasticsearch (not configurable there either).
-pub const SECRETS_ALIAS: &str = ".connector-secrets";
+pub(crate) const SECRETS_ALIAS: &str = ".connector-secrets";
 /// The concrete index behind it, named as Elasticsearch's system index descriptor names it.
 const SECRETS_INDEX: &str = ".connector-secrets-1";
 
@@ -199,7 +199,7 @@ const MASK: &str = "***";
 /// The error without any text of the request body or the stored document in it: its reasons,
 /// and those of its causes, with the places where parsers and clusters repeat a value taken
 /// out. A secret can thus never come back in an error, nor reach the log with one.
-pub fn conceal(err: ApiError) -> ApiError {
+pub(crate) fn conceal(err: ApiError) -> ApiError {
     match err {
         ApiError::Own {
             kind,

@@ -20,7 +20,7 @@ fn node() -> [u8; 6] {
     })
 }
 
-pub fn base64_uuid() -> String {
+pub(crate) fn base64_uuid() -> String {
     static SEQUENCE: OnceLock<AtomicU32> = OnceLock::new();
     let sequence = SEQUENCE
         .get_or_init(|| AtomicU32::new(u32::from(node()[5]) << 8))

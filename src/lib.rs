@@ -1,13 +1,15 @@
+#![warn(unreachable_pub)]
+
 mod cluster;
 pub mod config;
-pub mod connector;
-pub mod connector_secrets;
+mod connector;
+mod connector_secrets;
 pub mod documents;
-pub mod error;
+mod error;
 pub mod http;
-pub mod ids;
+mod ids;
 pub mod logging;
-pub mod metrics;
+mod metrics;
 mod passthrough;
 pub mod startup;
 pub mod sync_job;

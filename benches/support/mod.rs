@@ -11,7 +11,7 @@ use hdrhistogram::Histogram;
 
 /// Runs a load generator's `run` on a single-threaded runtime, so that its own CPU stays small
 /// and is read from one thread.
-pub fn block_on<F: std::future::Future<Output = anyhow::Result<()>>>(run: F) -> anyhow::Result<()> {
+pub(crate) fn block_on<F: std::future::Future<Output = anyhow::Result<()>>>(run: F) -> anyhow::Result<()> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?
@@ -19,12 +19,12 @@ pub fn block_on<F: std::future::Future<Output = anyhow::Result<()>>>(run: F) -> 
 }
 
 /// A setting from the environment; unset and blank are alike.
-pub fn var(name: &str) -> Option<String> {
+pub(crate) fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|value| !value.trim().is_empty())
 }
 
 /// A numeric setting, `default` when unset.
-pub fn number<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
+pub(crate) fn number<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
     match var(name) {
         None => Ok(default),
         Some(raw) => raw
@@ -35,7 +35,7 @@ pub fn number<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T>
 }
 
 /// A comma-separated list of positive numbers, `default` (in the same form) when unset.
-pub fn list(name: &str, default: &str) -> anyhow::Result<Vec<usize>> {
+pub(crate) fn list(name: &str, default: &str) -> anyhow::Result<Vec<usize>> {
     var(name)
         .unwrap_or_else(|| default.to_owned())
         .split(',')
@@ -45,7 +45,7 @@ pub fn list(name: &str, default: &str) -> anyhow::Result<Vec<usize>> {
 }
 
 /// The service in a child process, listening on a port of its own choosing; killed when dropped.
-pub struct Service {
+pub(crate) struct Service {
     child: Child,
     pub url: String,
     pub name: String,
@@ -56,7 +56,7 @@ pub struct Service {
 impl Service {
     /// Starts `bin` in front of the node at `node_url` with `args`, at log level `log_level`,
     /// writing its log to `log_path`, and waits until it listens.
-    pub fn start(
+    pub(crate) fn start(
         bin: &Path,
         node_url: &str,
         args: &[String],
@@ -107,7 +107,7 @@ impl Service {
         }
     }
 
-    pub fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.child.id()
     }
 }
@@ -122,7 +122,7 @@ impl Drop for Service {
 /// CPU seconds so far of the processes whose cost is reported: the service, the node, and this
 /// load generator.
 #[derive(Clone, Copy, Default)]
-pub struct Cpu {
+pub(crate) struct Cpu {
     pub service: f64,
     /// The part of `service` spent in the kernel on its behalf (stime).
     pub service_kernel: f64,
@@ -131,7 +131,7 @@ pub struct Cpu {
 }
 
 impl Cpu {
-    pub fn sample(service: Option<&Service>, node_pid: Option<u32>) -> Self {
+    pub(crate) fn sample(service: Option<&Service>, node_pid: Option<u32>) -> Self {
         let (user, kernel) = service
             .and_then(|service| cpu_split(&service.pid().to_string()))
             .unwrap_or_default();
@@ -145,7 +145,7 @@ impl Cpu {
         }
     }
 
-    pub fn since(self, before: Self) -> Self {
+    pub(crate) fn since(self, before: Self) -> Self {
         Self {
             service: self.service - before.service,
             service_kernel: self.service_kernel - before.service_kernel,
@@ -154,7 +154,7 @@ impl Cpu {
         }
     }
 
-    pub fn add(&mut self, other: Self) {
+    pub(crate) fn add(&mut self, other: Self) {
         self.service += other.service;
         self.service_kernel += other.service_kernel;
         self.node += other.node;
@@ -163,7 +163,7 @@ impl Cpu {
 }
 
 /// One variant in one group of a table, summed over its rounds.
-pub struct Cell {
+pub(crate) struct Cell {
     pub latency: Histogram<u64>,
     pub requests: u64,
     pub bytes: u64,
@@ -176,7 +176,7 @@ pub struct Cell {
 }
 
 impl Cell {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             latency: Histogram::new(3).expect("3 significant figures is valid"),
             requests: 0,
@@ -190,36 +190,36 @@ impl Cell {
     }
 
     /// Requests per second.
-    pub fn throughput(&self) -> f64 {
+    pub(crate) fn throughput(&self) -> f64 {
         self.requests as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
 
-    pub fn mib(&self) -> f64 {
+    pub(crate) fn mib(&self) -> f64 {
         self.bytes as f64 / 1024.0 / 1024.0
     }
 
-    pub fn mib_per_second(&self) -> f64 {
+    pub(crate) fn mib_per_second(&self) -> f64 {
         self.mib() / self.elapsed.as_secs_f64().max(1e-9)
     }
 
     /// Latency quantile in milliseconds.
-    pub fn ms(&self, quantile: f64) -> f64 {
+    pub(crate) fn ms(&self, quantile: f64) -> f64 {
         self.latency.value_at_quantile(quantile) as f64 / 1000.0
     }
 
     /// CPU microseconds per request.
-    pub fn micros(&self, seconds: f64) -> f64 {
+    pub(crate) fn micros(&self, seconds: f64) -> f64 {
         seconds * 1e6 / (self.requests.max(1) as f64)
     }
 }
 
 /// CPU time (user + system) of a process, from /proc/PID/stat.
-pub fn cpu_seconds(pid: &str) -> Option<f64> {
+pub(crate) fn cpu_seconds(pid: &str) -> Option<f64> {
     cpu_split(pid).map(|(user, kernel)| user + kernel)
 }
 
 /// CPU time of a process in user space and in the kernel (utime, stime), in seconds.
-pub fn cpu_split(pid: &str) -> Option<(f64, f64)> {
+pub(crate) fn cpu_split(pid: &str) -> Option<(f64, f64)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the command name, which is in parentheses and may hold spaces.
     let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
@@ -227,7 +227,7 @@ pub fn cpu_split(pid: &str) -> Option<(f64, f64)> {
     Some((ticks(11)?, ticks(12)?))
 }
 
-pub fn clock_ticks() -> f64 {
+pub(crate) fn clock_ticks() -> f64 {
     static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
     *TICKS.get_or_init(|| {
         Command::new("getconf")
@@ -241,7 +241,7 @@ pub fn clock_ticks() -> f64 {
 }
 
 /// A field of /proc/PID/status in kB (VmRSS, VmHWM).
-pub fn memory_kb(pid: u32, field: &str) -> Option<u64> {
+pub(crate) fn memory_kb(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()
@@ -253,7 +253,7 @@ pub fn memory_kb(pid: u32, field: &str) -> Option<u64> {
         .ok()
 }
 
-pub fn cpu_model() -> String {
+pub(crate) fn cpu_model() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|info| {
@@ -266,7 +266,7 @@ pub fn cpu_model() -> String {
         .unwrap_or_else(|| "unknown CPU".to_owned())
 }
 
-pub fn memory_total_mib() -> u64 {
+pub(crate) fn memory_total_mib() -> u64 {
     std::fs::read_to_string("/proc/meminfo")
         .ok()
         .and_then(|info| {

@@ -39,7 +39,7 @@ use crate::error::{ApiError, ErrorType};
 
 /// What a write does to its document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WriteAction {
+pub(crate) enum WriteAction {
     /// `_update`: a partial document or a script.
     Update,
     /// `_doc`: the whole document, created or replaced.
@@ -52,7 +52,7 @@ pub enum WriteAction {
 
 /// One write to one document, as the cluster's single-document APIs take it.
 #[derive(Debug, Clone)]
-pub struct DocWrite {
+pub(crate) struct DocWrite {
     /// The name the request is measured under when it goes alone (`update`, `index`, `delete`).
     pub operation: &'static str,
     pub action: WriteAction,
@@ -72,7 +72,7 @@ pub struct DocWrite {
 
 /// One realtime read of one document.
 #[derive(Debug, Clone)]
-pub struct DocRead {
+pub(crate) struct DocRead {
     pub index: String,
     pub id: String,
     /// The fields to read (comma-separated); the whole document when none.
@@ -142,7 +142,7 @@ impl Kind {
 }
 
 /// Group commit of one cluster's document writes and reads.
-pub struct Batcher {
+pub(crate) struct Batcher {
     cluster: Arc<Cluster>,
     bounds: GroupCommit,
     /// Requests of one lane in flight at once: one per configured node, so that a node that
@@ -154,7 +154,7 @@ pub struct Batcher {
 }
 
 impl Batcher {
-    pub fn new(cluster: Arc<Cluster>, bounds: GroupCommit) -> Arc<Self> {
+    pub(crate) fn new(cluster: Arc<Cluster>, bounds: GroupCommit) -> Arc<Self> {
         let depth = cluster.nodes().max(1);
         Arc::new(Self {
             cluster,
@@ -167,13 +167,13 @@ impl Batcher {
 
     /// Sends the write, alone or with others that arrive together; its answer as a request of
     /// its own would have it.
-    pub async fn write(self: &Arc<Self>, write: DocWrite, forwarded: &Forwarded) -> Answer {
+    pub(crate) async fn write(self: &Arc<Self>, write: DocWrite, forwarded: &Forwarded) -> Answer {
         self.submit(Kind::Bulk, Op::Write(write), forwarded).await
     }
 
     /// Reads the document, alone or with others that arrive together; the answer as a
     /// realtime GET would have it.
-    pub async fn read(self: &Arc<Self>, read: DocRead, forwarded: &Forwarded) -> Answer {
+    pub(crate) async fn read(self: &Arc<Self>, read: DocRead, forwarded: &Forwarded) -> Answer {
         self.submit(Kind::Mget, Op::Read(read), forwarded).await
     }
 
@@ -425,7 +425,7 @@ impl Drop for LaneGuard<'_> {
 
 impl DocWrite {
     /// The write as a request of its own.
-    pub async fn send(&self, cluster: &Cluster, forwarded: &Forwarded) -> Answer {
+    pub(crate) async fn send(&self, cluster: &Cluster, forwarded: &Forwarded) -> Answer {
         let (method, endpoint) = match self.action {
             WriteAction::Update => (Method::Post, "_update"),
             WriteAction::Index => (Method::Put, "_doc"),
@@ -506,7 +506,7 @@ impl DocWrite {
 
 impl DocRead {
     /// The read as a realtime GET of its own.
-    pub async fn send(&self, cluster: &Cluster, forwarded: &Forwarded) -> Answer {
+    pub(crate) async fn send(&self, cluster: &Cluster, forwarded: &Forwarded) -> Answer {
         let path = crate::documents::doc_path(&self.index, "_doc", &self.id);
         let mut query = vec![("realtime", "true")];
         if let Some(fields) = &self.source {

@@ -7,7 +7,7 @@ mod batch;
 mod pool;
 mod tls;
 
-pub use batch::{Batcher, DocRead, DocWrite, WriteAction};
+pub(crate) use batch::{Batcher, DocRead, DocWrite, WriteAction};
 pub(crate) use pool::{error_chain, Attempt, Node, Pool};
 pub(crate) use tls::Trust;
 

@@ -10,19 +10,19 @@ use super::requests::ConfigurationEntry;
 use super::status::ConnectorStatus;
 use crate::documents::{merged, Source};
 
-pub const DISPLAY: Names = Names {
+pub(crate) const DISPLAY: Names = Names {
     kind: "ConfigurationDisplayType",
     names: &["textbox", "textarea", "numeric", "toggle", "dropdown", "text"],
     ignore_case: true,
 };
 
-pub const FIELD_TYPE: Names = Names {
+pub(crate) const FIELD_TYPE: Names = Names {
     kind: "ConfigurationFieldType",
     names: &["str", "int", "list", "bool"],
     ignore_case: false,
 };
 
-pub const VALIDATION_TYPE: Names = Names {
+pub(crate) const VALIDATION_TYPE: Names = Names {
     kind: "ConfigurationValidationType",
     names: &["less_than", "greater_than", "list_type", "included_in", "regex"],
     ignore_case: true,
@@ -30,7 +30,7 @@ pub const VALIDATION_TYPE: Names = Names {
 
 /// An entry as Elasticsearch writes it: `default_value`, `label`, `required`, `sensitive` and
 /// `value` always, the rest when given.
-pub fn entry(given: &ConfigurationEntry) -> Value {
+pub(crate) fn entry(given: &ConfigurationEntry) -> Value {
     let mut out = Map::new();
     let mut put = |name: &str, value: Value| {
         out.insert(name.to_owned(), value);
@@ -88,7 +88,7 @@ pub fn entry(given: &ConfigurationEntry) -> Value {
 }
 
 /// `_configuration` with `configuration`: the whole schema replaced, the connector `configured`.
-pub fn replace(source: &Source, configuration: &[(String, ConfigurationEntry)]) -> Source {
+pub(crate) fn replace(source: &Source, configuration: &[(String, ConfigurationEntry)]) -> Source {
     let written: Map<String, Value> = configuration
         .iter()
         .map(|(key, given)| (key.clone(), entry(given)))
@@ -101,7 +101,7 @@ pub fn replace(source: &Source, configuration: &[(String, ConfigurationEntry)]) 
 
 /// `_configuration` with `values`: the value of each named entry, which must exist, merged as a
 /// partial update merges; the connector `configured`.
-pub fn set_values(source: &Source, values: &Map<String, Value>) -> Result<Source, ConnectorError> {
+pub(crate) fn set_values(source: &Source, values: &Map<String, Value>) -> Result<Source, ConnectorError> {
     let schema = source.get("configuration").and_then(Value::as_object);
     let unknown: Vec<String> = values
         .keys()

@@ -27,12 +27,12 @@ const MONTHS: [&str; 12] = [
 const DAYS: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
 
 /// The expression as Elasticsearch stores it.
-pub fn normalize(expression: &str) -> String {
+pub(crate) fn normalize(expression: &str) -> String {
     expression.to_uppercase()
 }
 
 /// Checks the expression; the refusal carries the reason as Java prints it.
-pub fn check(expression: &str) -> Result<(), ConnectorError> {
+pub(crate) fn check(expression: &str) -> Result<(), ConnectorError> {
     Parser::default()
         .build(&normalize(expression))
         .map_err(|inner| ConnectorError::InvalidCron {

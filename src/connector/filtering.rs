@@ -10,13 +10,13 @@ use super::requests::{AdvancedSnippet, Filtering, FilteringRule, FilteringRules,
 use crate::documents::Source;
 use crate::time::{format_instant, parse_date};
 
-pub const POLICY: Names = Names {
+pub(crate) const POLICY: Names = Names {
     kind: "FilteringPolicy",
     names: &["exclude", "include"],
     ignore_case: true,
 };
 
-pub const RULE_CONDITION: Names = Names {
+pub(crate) const RULE_CONDITION: Names = Names {
     kind: "FilteringRuleCondition",
     names: &[
         "contains",
@@ -30,7 +30,7 @@ pub const RULE_CONDITION: Names = Names {
     ignore_case: false,
 };
 
-pub const VALIDATION_STATE: Names = Names {
+pub(crate) const VALIDATION_STATE: Names = Names {
     kind: "FilteringValidationState",
     names: &["edited", "invalid", "valid"],
     ignore_case: true,
@@ -38,7 +38,7 @@ pub const VALIDATION_STATE: Names = Names {
 
 /// The filtering every new connector starts with: one rule that includes everything, in both the
 /// active and the draft set, all stamped `now`.
-pub fn default_filtering(now: &str) -> Value {
+pub(crate) fn default_filtering(now: &str) -> Value {
     let rules = json!({
         "advanced_snippet": {"created_at": now, "updated_at": now, "value": {}},
         "rules": [default_rule(0, now)],
@@ -68,7 +68,7 @@ fn order(rule: &Value) -> i64 {
 }
 
 /// A filtering rule as Elasticsearch writes it.
-pub fn rule(given: &FilteringRule, now: &str) -> Value {
+pub(crate) fn rule(given: &FilteringRule, now: &str) -> Value {
     json!({
         "created_at": date_or(given.created_at.as_deref(), now),
         "field": given.field,
@@ -82,7 +82,7 @@ pub fn rule(given: &FilteringRule, now: &str) -> Value {
 }
 
 /// An advanced snippet as Elasticsearch writes it.
-pub fn advanced_snippet(given: &AdvancedSnippet, now: &str) -> Value {
+pub(crate) fn advanced_snippet(given: &AdvancedSnippet, now: &str) -> Value {
     json!({
         "created_at": date_or(given.created_at.as_deref(), now),
         "updated_at": date_or(given.updated_at.as_deref(), now),
@@ -91,7 +91,7 @@ pub fn advanced_snippet(given: &AdvancedSnippet, now: &str) -> Value {
 }
 
 /// A validation result as Elasticsearch writes it.
-pub fn validation(given: &FilteringValidation) -> Value {
+pub(crate) fn validation(given: &FilteringValidation) -> Value {
     let errors: Vec<Value> = given
         .errors
         .iter()
@@ -110,7 +110,7 @@ fn rules_set(given: &FilteringRules, now: &str) -> Value {
 
 /// A `filtering` list as Elasticsearch writes it from a request: every element kept, each with
 /// the domain `DEFAULT` whatever was sent.
-pub fn filtering_list(given: &[Filtering], now: &str) -> Value {
+pub(crate) fn filtering_list(given: &[Filtering], now: &str) -> Value {
     given
         .iter()
         .map(|element| {
@@ -134,7 +134,7 @@ fn is_default_rule(rule: &Value) -> bool {
 /// The draft rules Elasticsearch keeps from the rules of a request (already written as by
 /// `rule`): every other rule by `order` (stably), then one default rule after the last, stamped
 /// with the first default rule the request gave, or `now`.
-pub fn draft_rules(given: Vec<Value>, now: &str) -> Vec<Value> {
+pub(crate) fn draft_rules(given: Vec<Value>, now: &str) -> Vec<Value> {
     let stamp = given
         .iter()
         .find(|rule| is_default_rule(rule))
@@ -189,7 +189,7 @@ fn draft(element: &mut Map<String, Value>) -> &mut Map<String, Value> {
 }
 
 /// `_filtering` with `rules` and/or `advanced_snippet`: a new draft, marked `edited`.
-pub fn update_draft(
+pub(crate) fn update_draft(
     source: &Source,
     rules: Option<Vec<Value>>,
     snippet: Option<Value>,
@@ -209,7 +209,11 @@ pub fn update_draft(
 }
 
 /// `_filtering/_validation`: the draft's validation result, as the connector service reports it.
-pub fn set_draft_validation(source: &Source, validation: Value, now: &str) -> Result<Source, ConnectorError> {
+pub(crate) fn set_draft_validation(
+    source: &Source,
+    validation: Value,
+    now: &str,
+) -> Result<Source, ConnectorError> {
     with_first_element(source, now, |element| {
         draft(element).insert("validation".into(), validation);
         Ok(())
@@ -217,7 +221,7 @@ pub fn set_draft_validation(source: &Source, validation: Value, now: &str) -> Re
 }
 
 /// `_filtering/_activate`: a draft the connector service validated becomes the active filtering.
-pub fn activate_draft(source: &Source, now: &str) -> Result<Source, ConnectorError> {
+pub(crate) fn activate_draft(source: &Source, now: &str) -> Result<Source, ConnectorError> {
     with_first_element(source, now, |element| {
         let draft = draft(element).clone();
         let state = draft

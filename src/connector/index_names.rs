@@ -34,7 +34,7 @@ const MAX_NAME_BYTES: usize = 255;
 
 /// The problem with an index name as Elasticsearch's request validation finds it, or `None`.
 /// An empty name is refused here too (Elasticsearch fails on it with a server error).
-pub fn invalid(name: &str) -> Option<Invalid> {
+pub(crate) fn invalid(name: &str) -> Option<Invalid> {
     let reason = if name.is_empty() {
         "must not be empty".to_owned()
     } else if name.contains(INVALID_CHARS) {
@@ -71,7 +71,7 @@ fn in_use(name: &str) -> ConnectorError {
 
 /// What a claim did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Claim {
+pub(crate) enum Claim {
     /// The reservation is new (or taken over): release it if the operation fails.
     New,
     /// The connector held it already.
@@ -79,14 +79,14 @@ pub enum Claim {
 }
 
 /// The index names held by the connectors behind one alias.
-pub struct IndexNames {
+pub(crate) struct IndexNames {
     store: Arc<Store>,
     reservations: Layout,
     connectors: String,
 }
 
 impl IndexNames {
-    pub fn new(store: Arc<Store>, reservations: Layout, connectors: &str) -> Self {
+    pub(crate) fn new(store: Arc<Store>, reservations: Layout, connectors: &str) -> Self {
         Self {
             store,
             reservations,
@@ -96,7 +96,7 @@ impl IndexNames {
 
     /// Elasticsearch's own check: no live connector but `except` has the name. It also sees
     /// connectors written without the service.
-    pub async fn check_unused(
+    pub(crate) async fn check_unused(
         &self,
         name: &str,
         except: Option<&str>,
@@ -122,7 +122,7 @@ impl IndexNames {
 
     /// Gives `name` to the connector `connector_id`, or refuses because another connector holds
     /// it or is claiming it right now.
-    pub async fn claim(
+    pub(crate) async fn claim(
         &self,
         name: &str,
         connector_id: &str,
@@ -188,7 +188,7 @@ impl IndexNames {
     /// Lets `name` go if `connector_id` holds its reservation but no longer uses it. Failures
     /// are logged, not answered: the operation they follow succeeded, and a reservation left
     /// behind is taken over once its lease ran out.
-    pub async fn release(&self, name: &str, connector_id: &str, forwarded: &Forwarded) {
+    pub(crate) async fn release(&self, name: &str, connector_id: &str, forwarded: &Forwarded) {
         if let Err(err) = self.try_release(name, connector_id, forwarded).await {
             log::warn!(
                 "the reservation of index name [{name}] by connector [{connector_id}] was kept: {err}"

@@ -4,15 +4,15 @@
 //! looks the connector up for decide on the stored document, in the same atomic step as the
 //! write.
 
-pub mod configuration;
-pub mod cron;
-pub mod errors;
-pub mod filtering;
-pub mod index_names;
-pub mod model;
-pub mod requests;
-pub mod scheduling;
-pub mod status;
+pub(crate) mod configuration;
+pub(crate) mod cron;
+pub(crate) mod errors;
+pub(crate) mod filtering;
+pub(crate) mod index_names;
+pub(crate) mod model;
+pub(crate) mod requests;
+pub(crate) mod scheduling;
+pub(crate) mod status;
 
 use std::sync::Arc;
 

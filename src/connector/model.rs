@@ -10,16 +10,16 @@ use super::{filtering, scheduling};
 use crate::documents::Source;
 
 /// The prefix an index attached to an Elastic-managed (native) connector must have.
-pub const MANAGED_INDEX_PREFIX: &str = "content-";
+pub(crate) const MANAGED_INDEX_PREFIX: &str = "content-";
 
-pub const STATUS: &str = "status";
-pub const INDEX_NAME: &str = "index_name";
-pub const IS_NATIVE: &str = "is_native";
-pub const DELETED: &str = "deleted";
+pub(crate) const STATUS: &str = "status";
+pub(crate) const INDEX_NAME: &str = "index_name";
+pub(crate) const IS_NATIVE: &str = "is_native";
+pub(crate) const DELETED: &str = "deleted";
 
 /// A closed set of names, read as Elasticsearch reads one of its enums: `Unknown <Enum> [x].`
 /// for anything else.
-pub struct Names {
+pub(crate) struct Names {
     /// The Java enum, as the message names it.
     pub kind: &'static str,
     /// The names as they are stored.
@@ -31,7 +31,7 @@ pub struct Names {
 
 impl Names {
     /// The stored spelling of `value`, or the refusal naming the set.
-    pub fn parse(&self, value: &str) -> Result<&'static str, ConnectorError> {
+    pub(crate) fn parse(&self, value: &str) -> Result<&'static str, ConnectorError> {
         self.names
             .iter()
             .copied()
@@ -50,7 +50,7 @@ impl Names {
 }
 
 /// The refusal of a status that is not a `ConnectorStatus`.
-pub fn unknown_status(value: &str) -> ConnectorError {
+pub(crate) fn unknown_status(value: &str) -> ConnectorError {
     ConnectorError::UnknownName {
         kind: "ConnectorStatus",
         value: value.to_owned(),
@@ -59,7 +59,7 @@ pub fn unknown_status(value: &str) -> ConnectorError {
 
 /// The document of a new connector, field for field in the order Elasticsearch writes it;
 /// `now` stamps the default filtering.
-pub fn new_connector(creation: &PutConnector, now: &str) -> Source {
+pub(crate) fn new_connector(creation: &PutConnector, now: &str) -> Source {
     let mut doc = Map::new();
     let mut put = |name: &str, value: Value| {
         doc.insert(name.to_owned(), value);
@@ -94,7 +94,7 @@ pub fn new_connector(creation: &PutConnector, now: &str) -> Source {
 }
 
 /// The features of `_features` as Elasticsearch writes them: only those given.
-pub fn features(given: &UpdateFeatures) -> Value {
+pub(crate) fn features(given: &UpdateFeatures) -> Value {
     let enabled = |enabled: bool| json!({ "enabled": enabled });
     let mut out = Map::new();
     for (name, feature) in [
@@ -119,7 +119,7 @@ pub fn features(given: &UpdateFeatures) -> Value {
 }
 
 /// The pipeline of `_pipeline` as Elasticsearch writes it.
-pub fn pipeline(given: &UpdatePipeline) -> Value {
+pub(crate) fn pipeline(given: &UpdatePipeline) -> Value {
     json!({
         "extract_binary_content": given.extract_binary_content,
         "name": given.name,
@@ -129,12 +129,12 @@ pub fn pipeline(given: &UpdatePipeline) -> Value {
 }
 
 /// Whether a stored connector is soft-deleted.
-pub fn is_deleted(source: &Source) -> bool {
+pub(crate) fn is_deleted(source: &Source) -> bool {
     source.get(DELETED).and_then(Value::as_bool) == Some(true)
 }
 
 /// The index name a stored connector holds, if any.
-pub fn index_name(source: &Source) -> Option<&str> {
+pub(crate) fn index_name(source: &Source) -> Option<&str> {
     source.get(INDEX_NAME).and_then(Value::as_str)
 }
 

@@ -7,12 +7,12 @@ use super::cron;
 use super::requests::UpdateScheduling;
 
 /// The kinds of sync a connector schedules, in the order Elasticsearch writes them.
-pub const KINDS: [&str; 3] = ["access_control", "full", "incremental"];
+pub(crate) const KINDS: [&str; 3] = ["access_control", "full", "incremental"];
 
 /// Daily at midnight: every schedule of a new connector, disabled.
 const EVERY_DAY_AT_MIDNIGHT: &str = "0 0 0 * * ?";
 
-pub fn default_scheduling() -> Value {
+pub(crate) fn default_scheduling() -> Value {
     let schedule = json!({"enabled": false, "interval": EVERY_DAY_AT_MIDNIGHT});
     KINDS
         .iter()
@@ -23,7 +23,7 @@ pub fn default_scheduling() -> Value {
 
 /// The schedules of `_scheduling` as Elasticsearch writes them: only those given, each interval
 /// upper-cased.
-pub fn scheduling(given: &UpdateScheduling) -> Map<String, Value> {
+pub(crate) fn scheduling(given: &UpdateScheduling) -> Map<String, Value> {
     KINDS
         .iter()
         .zip([&given.access_control, &given.full, &given.incremental])

@@ -12,14 +12,14 @@ use serde_json::{Map, Value};
 
 /// The filters of one `filter_path` value.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FilterPath {
+pub(super) struct FilterPath {
     include: Vec<Vec<String>>,
     exclude: Vec<Vec<String>>,
 }
 
 impl FilterPath {
     /// Reads the parameter's value; `None` when it names no path.
-    pub fn parse(value: &str) -> Option<Self> {
+    pub(super) fn parse(value: &str) -> Option<Self> {
         let mut filters = Self::default();
         for path in value.split(',').map(str::trim).filter(|path| !path.is_empty()) {
             let (into, path) = match path.strip_prefix('-') {
@@ -35,14 +35,14 @@ impl FilterPath {
     }
 
     /// The `filter_path` of a query string, if any.
-    pub fn from_query(query: &str) -> Option<Self> {
+    pub(super) fn from_query(query: &str) -> Option<Self> {
         url::form_urlencoded::parse(query.as_bytes())
             .find(|(name, _)| name == "filter_path")
             .and_then(|(_, value)| Self::parse(&value))
     }
 
     /// `answer` filtered.
-    pub fn apply(&self, answer: Value) -> Value {
+    pub(super) fn apply(&self, answer: Value) -> Value {
         let mut answer = answer;
         if !self.include.is_empty() {
             let states: Vec<&[String]> = self.include.iter().map(Vec::as_slice).collect();

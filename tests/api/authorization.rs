@@ -16,9 +16,9 @@ use crate::security::{
     ELASTIC, WRITER,
 };
 
-pub const MON: (&str, &str) = ("mon", "mon-password");
-pub const MGR: (&str, &str) = ("mgr", "mgr-password");
-pub const MGRSEC: (&str, &str) = ("mgrsec", "mgrsec-password");
+pub(crate) const MON: (&str, &str) = ("mon", "mon-password");
+pub(crate) const MGR: (&str, &str) = ("mgr", "mgr-password");
+pub(crate) const MGRSEC: (&str, &str) = ("mgrsec", "mgrsec-password");
 
 /// Service credentials with no more than the connector indices need: `writer`.
 fn service_user() -> Option<ServiceCredentials> {
@@ -291,16 +291,16 @@ fn start_with_service_credentials(url: &str, extra: &[&str]) -> (ServiceProcess,
 
 /// A file that is removed when dropped.
 mod tempfile_path {
-    pub struct Path(std::path::PathBuf);
+    pub(super) struct Path(std::path::PathBuf);
 
     impl Path {
-        pub fn with(text: &str) -> Self {
+        pub(super) fn with(text: &str) -> Self {
             let path = std::env::temp_dir().join(crate::helpers::unique_id("csp-password"));
             std::fs::write(&path, text).unwrap();
             Self(path)
         }
 
-        pub fn as_str(&self) -> &str {
+        pub(super) fn as_str(&self) -> &str {
             self.0.to_str().unwrap()
         }
     }

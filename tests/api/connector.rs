@@ -10,14 +10,14 @@ use crate::helpers::{
 
 /// The service in front of connector and sync-job indices of the test's own (created by the
 /// service when the test creates the first connector or job).
-pub struct ConnectorApp {
+pub(crate) struct ConnectorApp {
     pub app: TestApp,
     pub alias: String,
     pub jobs: String,
 }
 
 impl ConnectorApp {
-    pub async fn start(backend: Backend) -> Self {
+    pub(crate) async fn start(backend: Backend) -> Self {
         let alias = unique_id("csp-connectors");
         let jobs = unique_id("csp-jobs");
         let (connectors_index, sync_jobs_index) = (alias.clone(), jobs.clone());
@@ -30,7 +30,7 @@ impl ConnectorApp {
     }
 
     /// Sends a request with an optional JSON body; the status and the JSON answer.
-    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub(crate) async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
         let mut request = self
             .app
             .http
@@ -42,7 +42,7 @@ impl ConnectorApp {
     }
 
     /// Sends a body exactly as written.
-    pub async fn call_raw(&self, method: Method, path: &str, body: &str) -> (u16, Value) {
+    pub(crate) async fn call_raw(&self, method: Method, path: &str, body: &str) -> (u16, Value) {
         let request = self
             .app
             .http
@@ -53,13 +53,13 @@ impl ConnectorApp {
     }
 
     /// `PUT /_connector/{id}/{endpoint}` with a body.
-    pub async fn update(&self, id: &str, endpoint: &str, body: Value) -> (u16, Value) {
+    pub(crate) async fn update(&self, id: &str, endpoint: &str, body: Value) -> (u16, Value) {
         self.call(Method::PUT, &format!("/_connector/{id}/{endpoint}"), Some(body))
             .await
     }
 
     /// Creates a connector, which must succeed.
-    pub async fn create(&self, id: &str, body: Value) {
+    pub(crate) async fn create(&self, id: &str, body: Value) {
         let (status, answer) = self
             .call(Method::PUT, &format!("/_connector/{id}"), Some(body))
             .await;
@@ -67,12 +67,12 @@ impl ConnectorApp {
     }
 
     /// The stored document, read from the node itself; `None` when it (or the index) is not there.
-    pub async fn stored(&self, id: &str) -> Option<Value> {
+    pub(crate) async fn stored(&self, id: &str) -> Option<Value> {
         Some(self.app.node.read_in(&self.alias, id).await?.source)
     }
 
     /// Every connector document with its sequence number.
-    pub async fn snapshot(&self) -> Vec<(String, crate::helpers::Stored)> {
+    pub(crate) async fn snapshot(&self) -> Vec<(String, crate::helpers::Stored)> {
         if !self.app.node.index_exists(&self.alias).await {
             return Vec::new();
         }
@@ -80,7 +80,7 @@ impl ConnectorApp {
     }
 
     /// The index-name reservations: name to connector.
-    pub async fn reservations(&self) -> Vec<(String, String)> {
+    pub(crate) async fn reservations(&self) -> Vec<(String, String)> {
         let index = format!("{}-index-names", self.alias);
         if !self.app.node.index_exists(&index).await {
             return Vec::new();
@@ -95,7 +95,7 @@ impl ConnectorApp {
     }
 
     /// Deletes the indices the test made.
-    pub async fn clean_up(self) {
+    pub(crate) async fn clean_up(self) {
         for index in [
             self.alias.clone(),
             format!("{}-index-names", self.alias),
@@ -114,7 +114,7 @@ async fn answer(response: reqwest::Response) -> (u16, Value) {
 }
 
 /// Elasticsearch's validation error for these problems.
-pub fn validation_error(problems: &[&str]) -> Value {
+pub(crate) fn validation_error(problems: &[&str]) -> Value {
     let reason: String = problems
         .iter()
         .enumerate()
@@ -127,7 +127,7 @@ pub fn validation_error(problems: &[&str]) -> Value {
     )
 }
 
-pub fn not_found(id: &str) -> Value {
+pub(crate) fn not_found(id: &str) -> Value {
     es_error(
         "resource_not_found_exception",
         &format!("connector [{id}] not found"),
@@ -135,7 +135,7 @@ pub fn not_found(id: &str) -> Value {
     )
 }
 
-pub fn document_missing(id: &str, index: &str) -> Value {
+pub(crate) fn document_missing(id: &str, index: &str) -> Value {
     let reason = format!("[{id}]: document missing");
     json!({
         "error": {
@@ -146,18 +146,18 @@ pub fn document_missing(id: &str, index: &str) -> Value {
     })
 }
 
-pub fn invalid_index_name(name: &str, reason: &str) -> String {
+pub(crate) fn invalid_index_name(name: &str, reason: &str) -> String {
     format!(
         "[{name}] org.elasticsearch.indices.InvalidIndexNameException: Invalid index name [{name}], {reason}"
     )
 }
 
 /// The body of a connector as YAML tests create it.
-pub fn connector_body(index_name: &str) -> Value {
+pub(crate) fn connector_body(index_name: &str) -> Value {
     json!({"index_name": index_name, "name": "my-connector", "language": "pl", "is_native": false, "service_type": "super-connector"})
 }
 
-pub fn filtering_at(at: &str) -> Value {
+pub(crate) fn filtering_at(at: &str) -> Value {
     let rules = json!({
         "advanced_snippet": {"created_at": at, "updated_at": at, "value": {}},
         "rules": [{"created_at": at, "field": "_", "id": "DEFAULT", "order": 0, "policy": "include",
@@ -310,7 +310,7 @@ async fn the_first_connector_creates_the_indices_as_elasticsearch_lays_them_out(
 
 /// Every endpoint that changes a connector, with a body it accepts, and whether Elasticsearch
 /// looks the connector up first (`true`) or updates it directly.
-pub fn updates(index_name: &str) -> Vec<(&'static str, Option<Value>, bool)> {
+pub(crate) fn updates(index_name: &str) -> Vec<(&'static str, Option<Value>, bool)> {
     vec![
         ("_check_in", None, false),
         ("_api_key_id", Some(json!({"api_key_id": "key"})), false),

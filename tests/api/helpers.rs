@@ -8,12 +8,12 @@ use connector_sync_proxy::config::{Settings, UpdateStrategy};
 use connector_sync_proxy::startup::Application;
 use serde_json::{json, Value};
 
-pub const INDEX: &str = ".elastic-connectors-sync-jobs";
-pub const CONNECTORS_INDEX: &str = ".elastic-connectors";
+pub(crate) const INDEX: &str = ".elastic-connectors-sync-jobs";
+pub(crate) const CONNECTORS_INDEX: &str = ".elastic-connectors";
 
 /// A real node and the update strategy the tests run against it.
 #[derive(Clone, Copy, Debug)]
-pub struct Backend {
+pub(crate) struct Backend {
     pub name: &'static str,
     env: &'static str,
     default_url: &'static str,
@@ -22,7 +22,7 @@ pub struct Backend {
 }
 
 /// Elasticsearch itself. Its test distribution has no Painless, so it runs the optimistic path.
-pub const ELASTICSEARCH: Backend = Backend {
+pub(crate) const ELASTICSEARCH: Backend = Backend {
     name: "elasticsearch",
     env: "CSP_TEST_ES_URL",
     default_url: "http://127.0.0.1:9200",
@@ -31,7 +31,7 @@ pub const ELASTICSEARCH: Backend = Backend {
 };
 
 /// OpenSearch with lang-painless: the scripted path.
-pub const SCRIPTING: Backend = Backend {
+pub(crate) const SCRIPTING: Backend = Backend {
     name: "opensearch",
     env: "CSP_TEST_SCRIPT_URL",
     default_url: "http://127.0.0.1:9201",
@@ -39,27 +39,27 @@ pub const SCRIPTING: Backend = Backend {
     strategy: UpdateStrategy::Script,
 };
 
-pub const BOTH: [Backend; 2] = [SCRIPTING, ELASTICSEARCH];
+pub(crate) const BOTH: [Backend; 2] = [SCRIPTING, ELASTICSEARCH];
 
 impl Backend {
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         std::env::var(self.env).unwrap_or_else(|_| self.default_url.to_owned())
     }
 
-    pub fn with_strategy(self, strategy: UpdateStrategy) -> Self {
+    pub(crate) fn with_strategy(self, strategy: UpdateStrategy) -> Self {
         Self { strategy, ..self }
     }
 }
 
 /// A handle on a running node, for seeding and reading job documents directly.
-pub struct Node {
+pub(crate) struct Node {
     pub url: String,
     pub http: reqwest::Client,
 }
 
 impl Node {
     /// Connects to the backend's node, failing the test with how to start it when it is not there.
-    pub async fn connect(backend: &Backend) -> Self {
+    pub(crate) async fn connect(backend: &Backend) -> Self {
         let url = backend.url();
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
@@ -90,23 +90,23 @@ impl Node {
     }
 
     /// Writes a job document as the connector service would, visible at once.
-    pub async fn seed(&self, id: &str, doc: Value) {
+    pub(crate) async fn seed(&self, id: &str, doc: Value) {
         self.seed_into(INDEX, id, doc).await
     }
 
     /// The stored document: `_source` plus `_seq_no`, or None when it does not exist.
-    pub async fn read(&self, id: &str) -> Option<Stored> {
+    pub(crate) async fn read(&self, id: &str) -> Option<Stored> {
         self.read_in(INDEX, id).await
     }
 
     /// The stored document of any index.
-    pub async fn read_in(&self, index: &str, id: &str) -> Option<Stored> {
+    pub(crate) async fn read_in(&self, index: &str, id: &str) -> Option<Stored> {
         read_doc(self.http.get(format!("{}/{index}/_doc/{}", self.url, encode(id)))).await
     }
 
     /// A partial-document write without concurrency control, as the connector service writes a
     /// finished sync.
-    pub async fn complete(&self, id: &str) -> u16 {
+    pub(crate) async fn complete(&self, id: &str) -> u16 {
         self.http
             .post(format!(
                 "{}/{INDEX}/_update/{}?refresh=true&retry_on_conflict=5",
@@ -121,7 +121,7 @@ impl Node {
             .as_u16()
     }
 
-    pub async fn index_exists(&self, index: &str) -> bool {
+    pub(crate) async fn index_exists(&self, index: &str) -> bool {
         let url = format!("{}/{index}?expand_wildcards=all", self.url);
         self.http.head(url).send().await.unwrap().status().is_success()
     }
@@ -129,7 +129,7 @@ impl Node {
 
 /// The document a GET of `/{index}/_doc/{id}` answers: `_source` plus `_seq_no`, or None when it
 /// does not exist.
-pub async fn read_doc(request: reqwest::RequestBuilder) -> Option<Stored> {
+pub(crate) async fn read_doc(request: reqwest::RequestBuilder) -> Option<Stored> {
     let response = request.send().await.unwrap();
     if response.status() == 404 {
         return None;
@@ -142,25 +142,25 @@ pub async fn read_doc(request: reqwest::RequestBuilder) -> Option<Stored> {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Stored {
+pub(crate) struct Stored {
     pub source: Value,
     pub seq_no: i64,
 }
 
-pub struct TestApp {
+pub(crate) struct TestApp {
     pub address: String,
     pub node: Node,
     pub http: reqwest::Client,
 }
 
 impl TestApp {
-    pub fn cancel_url(&self, raw_id: &str) -> String {
+    pub(crate) fn cancel_url(&self, raw_id: &str) -> String {
         format!("{}/_connector/_sync_job/{raw_id}/_cancel", self.address)
     }
 
     /// Any request to the service with an optional JSON body; the status and the JSON answer
     /// (`Value::Null` when the answer is not JSON).
-    pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub(crate) async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         let mut request = self
             .http
             .request(method.parse().unwrap(), format!("{}{path}", self.address));
@@ -174,7 +174,7 @@ impl TestApp {
     }
 
     /// A request with a body sent exactly as given (not necessarily JSON).
-    pub async fn call_raw(&self, method: &str, path: &str, body: &str) -> (u16, Value) {
+    pub(crate) async fn call_raw(&self, method: &str, path: &str, body: &str) -> (u16, Value) {
         let response = self
             .http
             .request(method.parse().unwrap(), format!("{}{path}", self.address))
@@ -189,7 +189,7 @@ impl TestApp {
     }
 
     /// `PUT /_connector/_sync_job/{id}/_cancel`, the id percent-encoded as a client would.
-    pub async fn cancel(&self, id: &str) -> reqwest::Response {
+    pub(crate) async fn cancel(&self, id: &str) -> reqwest::Response {
         self.http
             .put(self.cancel_url(&encode(id)))
             .send()
@@ -199,11 +199,11 @@ impl TestApp {
 }
 
 /// Starts the service on a random port in front of the backend's node.
-pub async fn spawn_app(backend: Backend) -> TestApp {
+pub(crate) async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, |_| {}).await
 }
 
-pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+pub(crate) async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> TestApp {
     init_logging();
     let node = Node::connect(&backend).await;
     let mut settings = Settings {
@@ -236,7 +236,7 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)
 
 /// Whether the services the tests start group their writes (the default); the suite runs with
 /// it off when CSP_TEST_GROUP_COMMIT is `off`.
-pub fn group_commit() -> bool {
+pub(crate) fn group_commit() -> bool {
     std::env::var("CSP_TEST_GROUP_COMMIT").map_or(true, |value| value != "off")
 }
 
@@ -261,7 +261,7 @@ const RACE_TIME: Duration = Duration::from_secs(90);
 /// took) until every one of `orders` has occurred, and fails naming those that never did within
 /// `RACE_ROUNDS` rounds or `RACE_TIME`. A race test that says its delays make each order occur
 /// checks it here, so that it cannot pass having only ever seen one.
-pub async fn race_until_every_order<R, F>(label: &str, orders: &[&'static str], mut round: R)
+pub(crate) async fn race_until_every_order<R, F>(label: &str, orders: &[&'static str], mut round: R)
 where
     R: FnMut(usize) -> F,
     F: Future<Output = Vec<&'static str>>,
@@ -297,12 +297,12 @@ where
 /// How far apart a race test starts its races in round `round`: `first` in the first round,
 /// doubled each round after (up to 16 times), so that an order that a slow machine did not show
 /// at the first spread comes up at a wider one.
-pub fn race_step(first: Duration, round: usize) -> Duration {
+pub(crate) fn race_step(first: Duration, round: usize) -> Duration {
     first * (1 << round.min(4))
 }
 
 /// An id no other test uses.
-pub fn unique_id(label: &str) -> String {
+pub(crate) fn unique_id(label: &str) -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -315,12 +315,12 @@ pub fn unique_id(label: &str) -> String {
     )
 }
 
-pub fn encode(id: &str) -> String {
+pub(crate) fn encode(id: &str) -> String {
     percent_encoding::utf8_percent_encode(id, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
 /// A connector document with an index and a service type, as the connector API stores one.
-pub fn connector(index_name: &str) -> Value {
+pub(crate) fn connector(index_name: &str) -> Value {
     json!({
         "configuration": {"host": {"label": "Host", "value": "db.example", "required": true, "sensitive": false}},
         "custom_scheduling": {},
@@ -344,7 +344,7 @@ pub fn connector(index_name: &str) -> Value {
 }
 
 /// A job document as the connector service writes it, in the given status.
-pub fn job(status: &str) -> Value {
+pub(crate) fn job(status: &str) -> Value {
     json!({
         "status": status,
         "job_type": "full",
@@ -357,7 +357,7 @@ pub fn job(status: &str) -> Value {
 }
 
 /// Elasticsearch's error envelope for one type and reason.
-pub fn es_error(kind: &str, reason: &str, status: u16) -> Value {
+pub(crate) fn es_error(kind: &str, reason: &str, status: u16) -> Value {
     json!({
         "error": {"root_cause": [{"type": kind, "reason": reason}], "type": kind, "reason": reason},
         "status": status,
@@ -365,7 +365,7 @@ pub fn es_error(kind: &str, reason: &str, status: u16) -> Value {
 }
 
 /// Asserts a 400 with the reason and the cause's reason given (`None` leaves one unchecked).
-pub fn assert_refused((status, answer): &(u16, Value), reason: Option<&str>, cause: Option<&str>) {
+pub(crate) fn assert_refused((status, answer): &(u16, Value), reason: Option<&str>, cause: Option<&str>) {
     assert_eq!(*status, 400, "{answer}");
     if let Some(reason) = reason {
         assert_eq!(answer["error"]["reason"], reason, "{answer}");
@@ -376,7 +376,7 @@ pub fn assert_refused((status, answer): &(u16, Value), reason: Option<&str>, cau
 }
 
 /// Elasticsearch's answer to a sync-job transition the connector protocol forbids.
-pub fn invalid_transition(from: &str, to: &str) -> Value {
+pub(crate) fn invalid_transition(from: &str, to: &str) -> Value {
     let reason = format!(
         "Invalid transition attempt from [{from}] to [{to}]. Such a ConnectorSyncStatus \
          transition is not supported by the Connector Protocol."
@@ -391,7 +391,7 @@ pub fn invalid_transition(from: &str, to: &str) -> Value {
 
 /// Sends one request exactly as written, for paths an HTTP client library would normalise
 /// (`/../`, `%2E%2E`). Returns the status and the body.
-pub async fn raw_request(app: &TestApp, method: &str, path: &str) -> (u16, Value) {
+pub(crate) async fn raw_request(app: &TestApp, method: &str, path: &str) -> (u16, Value) {
     let request =
         format!("{method} {path} HTTP/1.1\r\nHost: test\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
     let (status, _, body) = raw_exchange(app, request.as_bytes()).await;
@@ -400,7 +400,7 @@ pub async fn raw_request(app: &TestApp, method: &str, path: &str) -> (u16, Value
 
 /// Writes the bytes to the service, reads until it closes the connection, and returns the status,
 /// the head (lower-cased header lines) and the body as JSON (or as a string when it is not JSON).
-pub async fn raw_exchange(app: &TestApp, request: &[u8]) -> (u16, String, Value) {
+pub(crate) async fn raw_exchange(app: &TestApp, request: &[u8]) -> (u16, String, Value) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     let host = app.address.trim_start_matches("http://");
@@ -424,7 +424,7 @@ pub async fn raw_exchange(app: &TestApp, request: &[u8]) -> (u16, String, Value)
 impl Node {
     /// Sends a JSON request to the node and returns its JSON answer, failing the test with the
     /// answer unless the node took the request.
-    pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> Value {
+    pub(crate) async fn call(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> Value {
         let mut request = self.http.request(method.clone(), format!("{}{path}", self.url));
         if let Some(body) = body {
             request = request.json(body);
@@ -438,7 +438,7 @@ impl Node {
 
     /// A jobs index of its own (`{alias}-v1` behind `alias`), for tests that change index
     /// settings or compare the whole index before and after.
-    pub async fn create_jobs_index(&self, alias: &str, settings: Value) {
+    pub(crate) async fn create_jobs_index(&self, alias: &str, settings: Value) {
         let body = json!({
             "settings": settings,
             "aliases": {alias: {}},
@@ -452,7 +452,7 @@ impl Node {
         .await;
     }
 
-    pub async fn put_index_settings(&self, alias: &str, settings: Value) {
+    pub(crate) async fn put_index_settings(&self, alias: &str, settings: Value) {
         self.call(
             reqwest::Method::PUT,
             &format!("/{alias}/_settings"),
@@ -461,12 +461,12 @@ impl Node {
         .await;
     }
 
-    pub async fn delete_index(&self, alias: &str) {
+    pub(crate) async fn delete_index(&self, alias: &str) {
         let _ = self.http.delete(format!("{}/{alias}-v1", self.url)).send().await;
     }
 
     /// Every document of an index with its sequence number, sorted by id.
-    pub async fn snapshot(&self, index: &str) -> Vec<(String, Stored)> {
+    pub(crate) async fn snapshot(&self, index: &str) -> Vec<(String, Stored)> {
         let query = json!({"size": 10000, "query": {"match_all": {}}});
         let path = format!("/{index}/_search?seq_no_primary_term=true");
         let body = self.call(reqwest::Method::POST, &path, Some(&query)).await;
@@ -487,19 +487,19 @@ impl Node {
     }
 
     /// Writes a connector document directly, as the connector API would have stored it.
-    pub async fn seed_connector(&self, id: &str, doc: Value) {
+    pub(crate) async fn seed_connector(&self, id: &str, doc: Value) {
         self.seed_into(CONNECTORS_INDEX, id, doc).await
     }
 
     /// Seeds a job into a given index.
-    pub async fn seed_into(&self, index: &str, id: &str, doc: Value) {
+    pub(crate) async fn seed_into(&self, index: &str, id: &str, doc: Value) {
         let path = format!("/{index}/_doc/{}?refresh=true", encode(id));
         self.call(reqwest::Method::PUT, &path, Some(&doc)).await;
     }
 }
 
 /// The release or debug binary of the service running as a child process, as deployed.
-pub struct ServiceProcess {
+pub(crate) struct ServiceProcess {
     pub child: std::process::Child,
     pub address: String,
     log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
@@ -508,7 +508,7 @@ pub struct ServiceProcess {
 impl ServiceProcess {
     /// Starts the binary with the given flags (plus `--listen 127.0.0.1:0`) and waits for its
     /// startup line to learn the port.
-    pub fn start(args: &[&str]) -> Self {
+    pub(crate) fn start(args: &[&str]) -> Self {
         use std::io::{BufRead, BufReader};
 
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_connector-sync-proxy"))
@@ -546,7 +546,7 @@ impl ServiceProcess {
     }
 
     /// Stops the service (SIGTERM, then waits) and returns every line it logged.
-    pub fn stop_and_collect_log(&mut self) -> Vec<String> {
+    pub(crate) fn stop_and_collect_log(&mut self) -> Vec<String> {
         self.signal("TERM");
         let _ = self.child.wait();
         std::thread::sleep(std::time::Duration::from_millis(100));
@@ -554,21 +554,21 @@ impl ServiceProcess {
     }
 
     /// Every line logged so far, the service still running.
-    pub fn log_lines(&self) -> Vec<String> {
+    pub(crate) fn log_lines(&self) -> Vec<String> {
         self.log.lock().unwrap().clone()
     }
 
-    pub fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.child.id()
     }
 
     /// Resident memory in KiB, from /proc.
-    pub fn rss_kib(&self) -> u64 {
+    pub(crate) fn rss_kib(&self) -> u64 {
         self.status_kib("VmRSS:")
     }
 
     /// The highest resident memory so far (VmHWM) in KiB, from /proc.
-    pub fn peak_rss_kib(&self) -> u64 {
+    pub(crate) fn peak_rss_kib(&self) -> u64 {
         self.status_kib("VmHWM:")
     }
 
@@ -581,7 +581,7 @@ impl ServiceProcess {
             .unwrap_or_else(|| panic!("{field} in /proc/PID/status"))
     }
 
-    pub fn signal(&self, signal: &str) {
+    pub(crate) fn signal(&self, signal: &str) {
         let status = std::process::Command::new("kill")
             .args(["-s", signal, &self.pid().to_string()])
             .status()
@@ -599,7 +599,7 @@ impl Drop for ServiceProcess {
 
 impl Node {
     /// Seeds many jobs at once with the bulk API.
-    pub async fn bulk_seed(&self, jobs: &[(String, Value)]) {
+    pub(crate) async fn bulk_seed(&self, jobs: &[(String, Value)]) {
         let mut body = String::new();
         for (id, doc) in jobs {
             body.push_str(&json!({"index": {"_index": INDEX, "_id": id}}).to_string());
@@ -620,7 +620,7 @@ impl Node {
     }
 
     /// The stored sources of many jobs, by id.
-    pub async fn read_many(&self, ids: &[String]) -> Vec<Value> {
+    pub(crate) async fn read_many(&self, ids: &[String]) -> Vec<Value> {
         let mut sources = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(1000) {
             let body: Value = self

@@ -31,7 +31,7 @@ async fn app_with_own_index(backend: crate::helpers::Backend) -> (TestApp, Strin
     (app, alias, id)
 }
 
-pub fn request(method: &str, target: &str, extra_headers: &str, body: &str) -> Vec<u8> {
+pub(crate) fn request(method: &str, target: &str, extra_headers: &str, body: &str) -> Vec<u8> {
     format!(
         "{method} {target} HTTP/1.1\r\nHost: test\r\n{extra_headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()

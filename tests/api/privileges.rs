@@ -436,7 +436,7 @@ const ALIASES: [&str; 3] = [
 
 /// The service in `cluster_privileges` mode on the secured node, its own indices read and
 /// written as `elastic`.
-pub async fn privileged_app(ttl: Duration) -> TestApp {
+pub(crate) async fn privileged_app(ttl: Duration) -> TestApp {
     let url = secure_url();
     spawn_app_with(ELASTICSEARCH, move |settings| {
         settings.es_urls = vec![url.parse().unwrap()];
@@ -1407,7 +1407,7 @@ async fn credentials_and_secrets_never_show_in_logs_metrics_or_errors() {
 
 /// Standard base64 (with padding), for looking for Basic credentials in text.
 mod base64_free {
-    pub fn encode(text: &str) -> String {
+    pub(super) fn encode(text: &str) -> String {
         const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
         let bytes = text.as_bytes();
         let mut out = String::new();

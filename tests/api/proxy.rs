@@ -9,7 +9,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fault {
+pub(crate) enum Fault {
     /// Accept connections and read requests, never forward or answer them.
     Hang,
     /// Forward the request, wait until the node starts answering, then pass on only the first
@@ -23,7 +23,7 @@ pub enum Fault {
     Stall,
 }
 
-pub struct FaultProxy {
+pub(crate) struct FaultProxy {
     pub url: String,
     cuts: Arc<AtomicUsize>,
     sent: Arc<Mutex<Vec<u8>>>,
@@ -31,7 +31,7 @@ pub struct FaultProxy {
 
 impl FaultProxy {
     /// Listens on a random port of 127.0.0.1 and forwards to the node at `node_url`.
-    pub async fn start(node_url: &str, fault: Fault) -> Self {
+    pub(crate) async fn start(node_url: &str, fault: Fault) -> Self {
         let upstream = node_url
             .trim_start_matches("http://")
             .trim_end_matches('/')
@@ -56,12 +56,12 @@ impl FaultProxy {
     }
 
     /// Everything the service sent through the proxy so far, as text.
-    pub fn sent(&self) -> String {
+    pub(crate) fn sent(&self) -> String {
         String::from_utf8_lossy(&self.sent.lock().unwrap()).into_owned()
     }
 
     /// How many answers were cut so far.
-    pub fn cuts(&self) -> usize {
+    pub(crate) fn cuts(&self) -> usize {
         self.cuts.load(Ordering::SeqCst)
     }
 }

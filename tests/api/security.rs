@@ -12,22 +12,22 @@ use serde_json::Value;
 
 use crate::helpers::{encode, job, spawn_app_with, unique_id, TestApp, ELASTICSEARCH, INDEX};
 
-pub fn secure_url() -> String {
+pub(crate) fn secure_url() -> String {
     std::env::var("CSP_TEST_SECURE_URL").unwrap_or_else(|_| "https://127.0.0.1:9202".to_owned())
 }
 
-pub fn ca_path() -> PathBuf {
+pub(crate) fn ca_path() -> PathBuf {
     std::env::var_os("CSP_TEST_SECURE_CA")
         .map(PathBuf::from)
         .unwrap_or_else(|| std::env::temp_dir().join("connector-sync-proxy-nodes/secure-node-ca.pem"))
 }
 
-pub const ELASTIC: (&str, &str) = ("elastic", "elastic-test-password");
-pub const WRITER: (&str, &str) = ("writer", "writer-password");
-pub const READER: (&str, &str) = ("reader", "reader-password");
+pub(crate) const ELASTIC: (&str, &str) = ("elastic", "elastic-test-password");
+pub(crate) const WRITER: (&str, &str) = ("writer", "writer-password");
+pub(crate) const READER: (&str, &str) = ("reader", "reader-password");
 
 /// A client of the secured node itself, trusting the test CA, as `elastic`.
-pub async fn secure_node() -> reqwest::Client {
+pub(crate) async fn secure_node() -> reqwest::Client {
     let hint = "no secured node: start it with `scripts/secure-node.sh start`, or run the whole suite \
                 with `scripts/test.sh`";
     let pem =
@@ -52,7 +52,7 @@ pub async fn secure_node() -> reqwest::Client {
     http
 }
 
-pub async fn seed(http: &reqwest::Client, status: &str) -> String {
+pub(crate) async fn seed(http: &reqwest::Client, status: &str) -> String {
     let id = unique_id("secure");
     let response = http
         .put(format!(
@@ -73,7 +73,7 @@ pub async fn seed(http: &reqwest::Client, status: &str) -> String {
     id
 }
 
-pub async fn stored_status(http: &reqwest::Client, id: &str) -> Value {
+pub(crate) async fn stored_status(http: &reqwest::Client, id: &str) -> Value {
     let body: Value = http
         .get(format!("{}/{INDEX}/_doc/{}", secure_url(), encode(id)))
         .basic_auth(ELASTIC.0, Some(ELASTIC.1))
@@ -87,7 +87,7 @@ pub async fn stored_status(http: &reqwest::Client, id: &str) -> Value {
 }
 
 /// A request to the service as `user` (Basic credentials, or none), the status and the answer.
-pub async fn call_as(
+pub(crate) async fn call_as(
     app: &TestApp,
     user: Option<(&str, &str)>,
     method: reqwest::Method,
@@ -107,12 +107,12 @@ pub async fn call_as(
 }
 
 /// The service in front of the secured node, with the default `authorization` (`auto`).
-pub async fn app(tls: TlsVerification, credentials: Option<ServiceCredentials>) -> TestApp {
+pub(crate) async fn app(tls: TlsVerification, credentials: Option<ServiceCredentials>) -> TestApp {
     app_in(Authorization::Auto, tls, credentials).await
 }
 
 /// The service in front of the secured node, authorising as `mode` says.
-pub async fn app_in(
+pub(crate) async fn app_in(
     mode: Authorization,
     tls: TlsVerification,
     credentials: Option<ServiceCredentials>,
@@ -128,11 +128,11 @@ pub async fn app_in(
 }
 
 /// The service in `forward` mode: the caller's credentials go to the cluster.
-pub async fn forwarding_app(tls: TlsVerification, credentials: Option<ServiceCredentials>) -> TestApp {
+pub(crate) async fn forwarding_app(tls: TlsVerification, credentials: Option<ServiceCredentials>) -> TestApp {
     app_in(Authorization::Forward, tls, credentials).await
 }
 
-pub fn trusting_the_test_ca() -> TlsVerification {
+pub(crate) fn trusting_the_test_ca() -> TlsVerification {
     TlsVerification::Verify {
         extra_ca: Some(ca_path()),
     }

@@ -19,14 +19,14 @@ const MAX_ENTRIES: usize = 10_000;
 /// A caller's grant and when it stops being used.
 type Entry = (Instant, Arc<Grant>);
 
-pub struct Cache {
+pub(super) struct Cache {
     ttl: Duration,
     key: hmac::Key,
     entries: Mutex<HashMap<Vec<u8>, Entry>>,
 }
 
 impl Cache {
-    pub fn new(ttl: Duration) -> anyhow::Result<Self> {
+    pub(super) fn new(ttl: Duration) -> anyhow::Result<Self> {
         let key = hmac::Key::generate(hmac::HMAC_SHA256, &SystemRandom::new())
             .map_err(|_| anyhow::anyhow!("the system gives no random bytes for the privilege cache's key"))?;
         Ok(Self {
@@ -37,11 +37,11 @@ impl Cache {
     }
 
     /// The key the answer for these credentials is kept under.
-    pub fn key(&self, credentials: &[u8]) -> Vec<u8> {
+    pub(super) fn key(&self, credentials: &[u8]) -> Vec<u8> {
         hmac::sign(&self.key, credentials).as_ref().to_vec()
     }
 
-    pub fn get(&self, key: &[u8]) -> Option<Arc<Grant>> {
+    pub(super) fn get(&self, key: &[u8]) -> Option<Arc<Grant>> {
         if self.ttl.is_zero() {
             return None;
         }
@@ -59,7 +59,7 @@ impl Cache {
         }
     }
 
-    pub fn put(&self, key: Vec<u8>, grant: Arc<Grant>) {
+    pub(super) fn put(&self, key: Vec<u8>, grant: Arc<Grant>) {
         if self.ttl.is_zero() {
             return;
         }
