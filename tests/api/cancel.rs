@@ -6,8 +6,8 @@ use connector_sync_proxy::config::{Refresh, UpdateStrategy};
 use serde_json::{json, Value};
 
 use crate::helpers::{
-    connector, es_error, invalid_transition, job, spawn_app, spawn_app_with, unique_id, Backend, TestApp,
-    BOTH, ELASTICSEARCH, INDEX, SCRIPTING,
+    connector, es_error, invalid_transition, job, metrics_text, spawn_app, spawn_app_with, unique_id,
+    Backend, TestApp, BOTH, ELASTICSEARCH, INDEX, SCRIPTING,
 };
 
 /// Cancels a job in `from` and checks the stored document: exactly the expected fields written,
@@ -92,15 +92,7 @@ async fn auto_strategy_uses_the_script_where_it_can() {
 
 /// How many calls of `operation` the service made to the cluster, from its metrics.
 async fn upstream_calls(app: &TestApp, operation: &str) -> u64 {
-    let text = app
-        .http
-        .get(format!("{}/-/metrics", app.address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = metrics_text(&app.http, &app.address).await;
     let prefix = format!(
         r#"connector_sync_proxy_upstream_request_duration_seconds_count{{operation="{operation}"}} "#
     );

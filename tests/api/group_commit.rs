@@ -12,7 +12,9 @@ use serde_json::{json, Value};
 
 use connector_sync_proxy::config::Settings;
 
-use crate::helpers::{encode, job, spawn_app_with, unique_id, Backend, Node, TestApp, BOTH, INDEX};
+use crate::helpers::{
+    encode, job, metrics_text, spawn_app_with, unique_id, Backend, Node, TestApp, BOTH, INDEX,
+};
 use crate::proxy::{Fault, FaultProxy};
 
 /// How many rounds a test may take to see its writes land in one bulk.
@@ -49,15 +51,7 @@ fn in_one_bulk(proxy: &FaultProxy, id: &str, count: usize) -> bool {
 
 /// Grouped requests of `kind` (bulk, mget) the service sent, from its metrics.
 async fn grouped(app: &TestApp, kind: &str) -> u64 {
-    let text = app
-        .http
-        .get(format!("{}/-/metrics", app.address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = metrics_text(&app.http, &app.address).await;
     let labels = [format!(r#"kind="{kind}""#), r#"form="grouped""#.to_owned()];
     text.lines()
         .filter(|line| line.starts_with("connector_sync_proxy_group_commit_round_trips_total{"))

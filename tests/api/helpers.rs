@@ -302,6 +302,17 @@ pub(crate) fn race_step(first: Duration, round: usize) -> Duration {
 }
 
 /// An id no other test uses.
+/// The service's metrics page (`/-/metrics`) as text, read with `http`.
+pub(crate) async fn metrics_text(http: &reqwest::Client, address: &str) -> String {
+    http.get(format!("{address}/-/metrics"))
+        .send()
+        .await
+        .expect("the service did not answer /-/metrics")
+        .text()
+        .await
+        .unwrap()
+}
+
 pub(crate) fn unique_id(label: &str) -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let nanos = std::time::SystemTime::now()

@@ -16,7 +16,8 @@ use tokio::net::TcpStream;
 use connector_sync_proxy::config::{PassthroughSettings, ServiceCredentials};
 
 use crate::helpers::{
-    es_error, spawn_app, spawn_app_with, unique_id, Node, ServiceProcess, TestApp, ELASTICSEARCH,
+    es_error, metrics_text, spawn_app, spawn_app_with, unique_id, Node, ServiceProcess, TestApp,
+    ELASTICSEARCH,
 };
 use crate::proxy::{Fault, FaultProxy};
 
@@ -803,14 +804,7 @@ async fn passed_through_requests_are_counted_and_logged_apart_without_bodies_or_
         .await
         .unwrap();
     assert_eq!(missing.status(), 404);
-    let metrics = http
-        .get(format!("{}/-/metrics", service.address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics_text(&http, &service.address).await;
     for line in [
         r#"connector_sync_proxy_passthrough_requests_total{method="POST",status_class="2xx"} 1"#,
         r#"connector_sync_proxy_passthrough_requests_total{method="GET",status_class="4xx"} 1"#,
@@ -1268,14 +1262,7 @@ mod cluster {
         let bulk = bulk.unwrap();
         let status = bulk.status().as_u16();
         let body: Value = bulk.json().await.unwrap();
-        let metrics = plain()
-            .get(format!("{}/-/metrics", app.address))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let metrics = metrics_text(&plain(), &app.address).await;
         (status, body, metrics)
     }
 

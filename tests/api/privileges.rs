@@ -23,7 +23,9 @@ use reqwest::Method;
 use secrecy::SecretString;
 use serde_json::{json, Value};
 
-use crate::helpers::{encode, es_error, spawn_app_with, unique_id, ServiceProcess, TestApp, ELASTICSEARCH};
+use crate::helpers::{
+    encode, es_error, metrics_text, spawn_app_with, unique_id, ServiceProcess, TestApp, ELASTICSEARCH,
+};
 use crate::security::{ca_path, secure_node, secure_url, trusting_the_test_ca, ELASTIC};
 
 /// Which privileges Elasticsearch requires for an action, and so which users hold it.
@@ -1367,14 +1369,7 @@ async fn credentials_and_secrets_never_show_in_logs_metrics_or_errors() {
         let response = call(auth, method, path, body).await.unwrap();
         bodies.push(response.text().await.unwrap());
     }
-    let metrics = http
-        .get(format!("{}/-/metrics", service.address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics_text(&http, &service.address).await;
     let log = service.stop_and_collect_log().join("\n");
     let _ = std::fs::remove_file(&password_file);
 
