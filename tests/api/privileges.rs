@@ -1373,7 +1373,10 @@ async fn credentials_and_secrets_never_show_in_logs_metrics_or_errors() {
     let log = service.stop_and_collect_log().join("\n");
     let _ = std::fs::remove_file(&password_file);
 
-    use base64_free::encode as b64;
+    let b64 = |text: &str| {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(text)
+    };
     let never = [
         ELASTIC.1.to_owned(),
         "mgrsec-password".to_owned(),
@@ -1398,34 +1401,4 @@ async fn credentials_and_secrets_never_show_in_logs_metrics_or_errors() {
         log.contains("cluster_privileges"),
         "the mode is said at start-up:\n{log}"
     );
-}
-
-/// Standard base64 (with padding), for looking for Basic credentials in text.
-mod base64_free {
-    pub(super) fn encode(text: &str) -> String {
-        const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        let bytes = text.as_bytes();
-        let mut out = String::new();
-        for chunk in bytes.chunks(3) {
-            let n = chunk
-                .iter()
-                .enumerate()
-                .fold(0u32, |n, (i, byte)| n | (u32::from(*byte) << (16 - 8 * i)));
-            for i in 0..4 {
-                if i <= chunk.len() {
-                    out.push(TABLE[(n >> (18 - 6 * i) & 63) as usize] as char);
-                } else {
-                    out.push('=');
-                }
-            }
-        }
-        out
-    }
-
-    #[test]
-    fn encodes_as_basic_auth_does() {
-        assert_eq!(encode("mgr:mgr-password"), "bWdyOm1nci1wYXNzd29yZA==");
-        assert_eq!(encode("ab"), "YWI=");
-        assert_eq!(encode("abc"), "YWJj");
-    }
 }
