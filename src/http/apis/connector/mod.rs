@@ -80,6 +80,12 @@ macro_rules! update {
     };
 }
 
+/// A new connector with a generated id: `PUT /_connector` and `POST /_connector` alike.
+const PUT_WITHOUT_ID: crate::http::routes::Op = op!(|state, call| Ok(state
+    .connectors
+    .put(None, &put_connector(&call.body), &call.forwarded)
+    .await?));
+
 pub const APIS: &[Api] = &[
     Api {
         name: "put_connector",
@@ -98,10 +104,7 @@ pub const APIS: &[Api] = &[
         path: "/_connector",
         params: &[],
         body: Body::Optional(&PUT),
-        op: op!(|state, call| Ok(state
-            .connectors
-            .put(None, &put_connector(&call.body), &call.forwarded)
-            .await?)),
+        op: PUT_WITHOUT_ID,
     },
     Api {
         name: "post_connector",
@@ -109,10 +112,7 @@ pub const APIS: &[Api] = &[
         path: "/_connector",
         params: &[],
         body: Body::Optional(&PUT),
-        op: op!(|state, call| Ok(state
-            .connectors
-            .put(None, &put_connector(&call.body), &call.forwarded)
-            .await?)),
+        op: PUT_WITHOUT_ID,
     },
     Api {
         name: "get_connector",
