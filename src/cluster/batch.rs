@@ -5,10 +5,12 @@
 //! before, or as one item of a `_bulk` (writes) or `_mget` (reads). Operations queue in a lane:
 //! one per kind and per caller's credentials, since a grouped request carries one caller's
 //! `Authorization`. A lane has one request in flight at a time per configured node (one, with
-//! one node). An operation that finds its lane idle goes at once, alone and in its own form (no
-//! timer, so the latency of a lone write is unchanged); those that arrive while the lane is busy
-//! wait, and when a request returns they go together, up to `max_items` operations and
-//! `max_bytes` of bodies per request. One request per node keeps a hanging node from holding up
+//! one node). An operation that finds its lane idle goes at once, alone and in its own form, from
+//! its caller's own task (no timer and no hand-off, so a lone write costs what it costs without
+//! group commit); those that arrive while the lane is busy wait, and when a request returns they
+//! go together, sent by a task of the lane's, up to `max_items` operations and `max_bytes` of
+//! bodies per request. A slot passes on when its request ends, however it ends (a caller whose
+//! future is dropped included): to a task for those waiting, or back to the lane. One request per node keeps a hanging node from holding up
 //! every write behind the one request sent to it.
 //!
 //! Each operation gets back the answer it would have got as a request of its own: a bulk item
@@ -87,6 +89,14 @@ enum Op {
 }
 
 impl Op {
+    /// The operation as a request of its own.
+    async fn send(&self, cluster: &Cluster, forwarded: &Forwarded) -> Answer {
+        match self {
+            Self::Write(write) => write.send(cluster, forwarded).await,
+            Self::Read(read) => read.send(cluster, forwarded).await,
+        }
+    }
+
     /// The bytes it adds to a grouped request, roughly: its body and its metadata.
     fn size(&self) -> usize {
         match self {
@@ -113,7 +123,8 @@ struct Lanes(Mutex<HashMap<Key, Lane>>);
 
 #[derive(Default)]
 struct Lane {
-    /// Requests in flight, each sent by a task of its own (`Batcher::drive`).
+    /// Requests in flight (slots taken): a lone operation's, sent from its caller's task, or a
+    /// group's, sent by a task of its own (`Batcher::drive`).
     in_flight: usize,
     /// The operations waiting for the next request.
     waiting: VecDeque<Queued>,
@@ -185,29 +196,38 @@ impl Batcher {
     }
 
     async fn submit(self: &Arc<Self>, kind: Kind, op: Op, forwarded: &Forwarded) -> Answer {
-        let (reply, answer) = oneshot::channel();
-        let queued = Queued {
-            op,
-            forwarded: forwarded.clone(),
-            reply,
-        };
         let key = forwarded.authorization();
-        let first = {
+        // The operation back when the lane has room for it, or where its answer will come.
+        let entered = {
             let mut lanes = self.lanes(kind).lock();
             let lane = lanes.entry(key.clone()).or_default();
             if lane.in_flight < self.depth {
                 lane.in_flight += 1;
-                Some(queued)
+                Ok(op)
             } else {
-                lane.waiting.push_back(queued);
-                None
+                let (reply, answer) = oneshot::channel();
+                lane.waiting.push_back(Queued {
+                    op,
+                    forwarded: forwarded.clone(),
+                    reply,
+                });
+                Err(answer)
             }
         };
-        if let Some(first) = first {
-            // The lane's requests are sent by a task of their own, so that a caller that goes
-            // away (a client disconnecting) never strands the operations waiting behind it.
-            tokio::spawn(self.clone().drive(kind, key, first));
-        }
+        let answer = match entered {
+            Err(answer) => answer,
+            Ok(op) => {
+                // The lane had room: the operation goes at once, from the caller's own task, as it
+                // would without group commit. The slot passes on when it ends, however it ends (a
+                // client that disconnects drops this future): to a task sending those that queued
+                // behind it meanwhile, or back to the lane.
+                let slot = Slot::new(self, kind, key);
+                self.cluster.metrics().observe_batch(kind.name(), 1);
+                let answer = op.send(&self.cluster, forwarded).await;
+                drop(slot);
+                return answer;
+            }
+        };
         answer.await.unwrap_or_else(|_| {
             Err(ApiError::new(
                 ErrorType::Internal,
@@ -216,26 +236,33 @@ impl Batcher {
         })
     }
 
-    /// Sends requests of the lane, one at a time, until no operation waits.
-    async fn drive(self: Arc<Self>, kind: Kind, key: Key, first: Queued) {
-        let guard = LaneGuard {
-            lanes: self.lanes(kind),
-            key,
-        };
-        let mut batch = vec![first];
+    /// Sends the lane's queued operations, a group at a time, until none waits. It holds one
+    /// of the lane's slots throughout, and hands it on if it ends early.
+    async fn drive(self: Arc<Self>, kind: Kind, key: Key, mut batch: Vec<Queued>) {
+        let mut slot = Slot::new(&self, kind, key);
         loop {
             self.send(kind, batch).await;
-            let next = {
-                let mut lanes = self.lanes(kind).lock();
-                lanes
-                    .get_mut(&guard.key)
-                    .filter(|lane| !lane.waiting.is_empty())
-                    .map(|lane| self.take(&mut lane.waiting))
-            };
-            // None waits: the guard, dropped on return, counts this task out of the lane.
-            let Some(next) = next else { return };
-            batch = next;
+            match slot.next() {
+                Some(next) => batch = next,
+                None => return,
+            }
         }
+    }
+
+    /// With one of the lane's slots held: the next group if any operation waits, or else the
+    /// slot given back — in one step under the lane's lock, so that an operation that queues
+    /// is never left behind by a slot about to be given back.
+    fn next_or_release(&self, kind: Kind, key: &Key) -> Option<Vec<Queued>> {
+        let mut lanes = self.lanes(kind).lock();
+        let lane = lanes.get_mut(key)?;
+        if !lane.waiting.is_empty() {
+            return Some(self.take(&mut lane.waiting));
+        }
+        lane.in_flight = lane.in_flight.saturating_sub(1);
+        if lane.in_flight == 0 {
+            lanes.remove(key);
+        }
+        None
     }
 
     /// The next group: at least one operation, then as many as the bounds allow, in order.
@@ -259,10 +286,7 @@ impl Batcher {
         self.cluster.metrics().observe_batch(kind.name(), batch.len());
         if batch.len() == 1 {
             let queued = batch.pop().expect("one operation");
-            let answer = match &queued.op {
-                Op::Write(write) => write.send(&self.cluster, &queued.forwarded).await,
-                Op::Read(read) => read.send(&self.cluster, &queued.forwarded).await,
-            };
+            let answer = queued.op.send(&self.cluster, &queued.forwarded).await;
             let _ = queued.reply.send(answer);
             return;
         }
@@ -402,22 +426,60 @@ impl Batcher {
     }
 }
 
-/// Counts a task's requests out of its lane when the task ends, however it ends, and takes the
-/// lane out of the map once none is in flight. A task that ended early (it panicked, or the
-/// runtime stopped) leaves those waiting to the lane's other tasks; without any, they get an
-/// error answer as the lane is dropped, and later operations start a new lane.
-struct LaneGuard<'a> {
-    lanes: &'a Lanes,
+/// One of a lane's slots (a request in flight), held by the task sending it. Dropped, it passes
+/// on: to a new task for the operations that queued meanwhile, or back to the lane. So a caller
+/// that goes away mid-request, or a task that ends early, never strands the operations waiting
+/// behind it.
+struct Slot<'a> {
+    batcher: &'a Arc<Batcher>,
+    kind: Kind,
     key: Key,
+    /// False once given back.
+    held: bool,
 }
 
-impl Drop for LaneGuard<'_> {
+impl<'a> Slot<'a> {
+    fn new(batcher: &'a Arc<Batcher>, kind: Kind, key: Key) -> Self {
+        Self {
+            batcher,
+            kind,
+            key,
+            held: true,
+        }
+    }
+
+    /// Keeps the slot for the next group, or gives it back when none waits.
+    fn next(&mut self) -> Option<Vec<Queued>> {
+        let next = self.batcher.next_or_release(self.kind, &self.key);
+        self.held = next.is_some();
+        next
+    }
+}
+
+impl Drop for Slot<'_> {
     fn drop(&mut self) {
-        let mut lanes = self.lanes.lock();
-        if let Some(lane) = lanes.get_mut(&self.key) {
-            lane.in_flight = lane.in_flight.saturating_sub(1);
-            if lane.in_flight == 0 {
-                lanes.remove(&self.key);
+        if !self.held {
+            return;
+        }
+        let Some(batch) = self.batcher.next_or_release(self.kind, &self.key) else {
+            return;
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                let driver = self.batcher.clone().drive(self.kind, self.key.clone(), batch);
+                runtime.spawn(driver);
+            }
+            // No runtime left to send them (the process is stopping): they get an error
+            // answer as their replies are dropped, and the slot goes back.
+            Err(_) => {
+                drop(batch);
+                let mut lanes = self.batcher.lanes(self.kind).lock();
+                if let Some(lane) = lanes.get_mut(&self.key) {
+                    lane.in_flight = lane.in_flight.saturating_sub(1);
+                    if lane.in_flight == 0 && lane.waiting.is_empty() {
+                        lanes.remove(&self.key);
+                    }
+                }
             }
         }
     }
@@ -641,7 +703,11 @@ fn with_root_cause(error: &Value) -> Value {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
+    use crate::config::Settings;
+    use crate::metrics::Metrics;
 
     fn write(action: WriteAction, source: Option<&str>, body: Option<&str>) -> DocWrite {
         DocWrite {
@@ -666,6 +732,55 @@ mod tests {
         text.lines()
             .map(|line| serde_json::from_str(line).unwrap())
             .collect()
+    }
+
+    /// Whether an operation waits in the bulk lane of callers without credentials.
+    fn queued(batcher: &Batcher) -> bool {
+        let lanes = batcher.writes.lock();
+        lanes.get(&None).is_some_and(|lane| !lane.waiting.is_empty())
+    }
+
+    #[tokio::test]
+    async fn a_slot_dropped_mid_request_hands_the_writes_queued_behind_it_on() {
+        // No node listens on port 9: every request gets the answer of an unreachable cluster,
+        // quickly; what matters is that the queued write gets one.
+        let settings = Settings {
+            es_urls: vec!["http://127.0.0.1:9".parse().unwrap()],
+            upstream_timeout: Duration::from_secs(5),
+            ..Settings::default()
+        };
+        let cluster = Cluster::connect(&settings, Arc::new(Metrics::new())).unwrap();
+        let bounds = settings.group_commit.unwrap();
+        let batcher = Batcher::new(Arc::new(cluster), bounds);
+        let nobody = Forwarded::from_request(&actix_web::http::header::HeaderMap::new());
+
+        // A caller takes the lane's one slot, as `submit` does for a write that finds it idle...
+        batcher.writes.lock().entry(None).or_default().in_flight = 1;
+        let slot = Slot::new(&batcher, Kind::Bulk, None);
+        // ...and a second write queues behind it.
+        let behind = tokio::spawn({
+            let (batcher, nobody) = (batcher.clone(), nobody.clone());
+            async move {
+                batcher
+                    .write(write(WriteAction::Update, None, Some("{}")), &nobody)
+                    .await
+            }
+        });
+        while !queued(&batcher) {
+            tokio::task::yield_now().await;
+        }
+        // The caller goes away mid-request (its future is dropped).
+        drop(slot);
+
+        let answer = tokio::time::timeout(Duration::from_secs(30), behind)
+            .await
+            .expect("the queued write was stranded")
+            .unwrap();
+        let err = answer.expect_err("no node listens");
+        assert_ne!(err.type_name(), "internal_error", "{}", err.reason());
+        assert!(!err.reason().contains("without an answer"), "{}", err.reason());
+        // Sent, the lane is gone: a later write finds it idle.
+        assert!(batcher.writes.lock().is_empty());
     }
 
     #[test]

@@ -370,3 +370,72 @@ async fn a_refusal_of_the_caller_in_a_group_answers_each_write_in_its_own_words(
         assert_eq!(stored["_source"]["status"], "in_progress");
     }
 }
+
+#[tokio::test]
+async fn a_caller_that_goes_away_mid_request_leaves_no_write_queued_behind_it_stranded() {
+    for backend in BOTH {
+        let node = Node::connect(&backend).await;
+        // The first caller's request is never answered by the node: it holds its lane's one
+        // slot until the service gives up on it (`upstream_timeout`).
+        let first = unique_id("gc-gone");
+        let marker: &'static str = Box::leak(first.clone().into_boxed_str());
+        let proxy = FaultProxy::start(&node.url, Fault::HangOn(marker)).await;
+        let url = proxy.url.parse().unwrap();
+        let timeout = Duration::from_secs(4);
+        let app = spawn_app_with(backend, move |settings| {
+            settings.es_urls = vec![url];
+            settings.group_commit = Settings::default().group_commit;
+            settings.upstream_timeout = timeout;
+        })
+        .await;
+        let others: Vec<String> = (0..4).map(|n| unique_id(&format!("gc-behind{n}"))).collect();
+        for id in others.iter().chain([&first]) {
+            app.node.seed(id, job("in_progress")).await;
+        }
+        let before = grouped(&app, "bulk").await + grouped(&app, "mget").await;
+
+        let impatient = reqwest::Client::builder()
+            .timeout(Duration::from_millis(1000))
+            .build()
+            .unwrap();
+        let gone = impatient
+            .put(format!("{}{}", app.address, path(&first, "/_check_in")))
+            .send();
+        let behind = async {
+            // Queued while the first request holds the lane.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let started = std::time::Instant::now();
+            let answers = join_all(others.iter().map(|id| {
+                let app = &app;
+                async move { app.call("PUT", &path(id, "/_check_in"), None).await }
+            }));
+            let answers = tokio::time::timeout(Duration::from_secs(60), answers)
+                .await
+                .expect("the writes queued behind a caller that went away were stranded");
+            (answers, started.elapsed())
+        };
+        let (gone, (answers, took)) = tokio::join!(gone, behind);
+
+        let err = gone.expect_err("the node never answers the first caller's request");
+        assert!(err.is_timeout(), "{}: {err}", backend.name);
+        for (id, (status, body)) in others.iter().zip(&answers) {
+            assert_eq!(*status, 200, "{}: {body}", backend.name);
+            let stored = app.node.read(id).await.unwrap().source;
+            assert!(stored["last_seen"].is_string(), "{}: {stored}", backend.name);
+        }
+        // They waited for the first request to end: actix-web lets a handler run on after its
+        // client has gone (measured here), so the request ends when the service gives up on
+        // it. Then they went together.
+        assert!(
+            took + Duration::from_millis(300) >= timeout,
+            "{}: {took:?}",
+            backend.name
+        );
+        let after = grouped(&app, "bulk").await + grouped(&app, "mget").await;
+        assert!(
+            after > before,
+            "{}: those behind did not go as a group",
+            backend.name
+        );
+    }
+}

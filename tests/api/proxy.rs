@@ -21,6 +21,9 @@ pub(crate) enum Fault {
     Record,
     /// Accept connections and never read from them: a node too slow to take a request.
     Stall,
+    /// As `Record`, except that a request carrying this text is never answered: from it on,
+    /// nothing more goes through its connection either way, and the connection stays open.
+    HangOn(&'static str),
 }
 
 pub(crate) struct FaultProxy {
@@ -74,7 +77,11 @@ async fn serve(
     sent: Arc<Mutex<Vec<u8>>>,
 ) {
     match fault {
-        Fault::Record => {
+        Fault::Record | Fault::HangOn(_) => {
+            let marker = match fault {
+                Fault::HangOn(marker) => Some(marker.as_bytes()),
+                _ => None,
+            };
             let Ok(mut node) = TcpStream::connect(&upstream).await else {
                 return;
             };
@@ -87,6 +94,10 @@ async fn serve(
                         break;
                     }
                     sent.lock().unwrap().extend_from_slice(&buf[..read]);
+                    if marker.is_some_and(|marker| buf[..read].windows(marker.len()).any(|w| w == marker)) {
+                        // Hold the connection: no answer ever comes back on it.
+                        std::future::pending::<()>().await;
+                    }
                     if node_write.write_all(&buf[..read]).await.is_err() {
                         break;
                     }
