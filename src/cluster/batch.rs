@@ -10,8 +10,8 @@
 //! group commit); those that arrive while the lane is busy wait, and when a request returns they
 //! go together, sent by a task of the lane's, up to `max_items` operations and `max_bytes` of
 //! bodies per request. A slot passes on when its request ends, however it ends (a caller whose
-//! future is dropped included): to a task for those waiting, or back to the lane. One request per node keeps a hanging node from holding up
-//! every write behind the one request sent to it.
+//! future is dropped included): to a task for those waiting, or back to the lane. One request
+//! per node keeps a hanging node from holding up every write behind the one request sent to it.
 //!
 //! Each operation gets back the answer it would have got as a request of its own: a bulk item
 //! becomes an answer of that item's status with the item's body (an error item as the error
