@@ -205,30 +205,28 @@ impl Batcher {
                 lane.in_flight += 1;
                 Ok(op)
             } else {
-                let (reply, answer) = oneshot::channel();
+                let (sender, reply) = oneshot::channel();
                 lane.waiting.push_back(Queued {
                     op,
                     forwarded: forwarded.clone(),
-                    reply,
+                    reply: sender,
                 });
-                Err(answer)
+                Err(reply)
             }
         };
-        let answer = match entered {
-            Err(answer) => answer,
+        let reply = match entered {
+            Err(reply) => reply,
             Ok(op) => {
                 // The lane had room: the operation goes at once, from the caller's own task, as it
                 // would without group commit. The slot passes on when it ends, however it ends (a
                 // client that disconnects drops this future): to a task sending those that queued
                 // behind it meanwhile, or back to the lane.
-                let slot = Slot::new(self, kind, key);
+                let _slot = Slot::new(self, kind, key);
                 self.cluster.metrics().observe_batch(kind.name(), 1);
-                let answer = op.send(&self.cluster, forwarded).await;
-                drop(slot);
-                return answer;
+                return op.send(&self.cluster, forwarded).await;
             }
         };
-        answer.await.unwrap_or_else(|_| {
+        reply.await.unwrap_or_else(|_| {
             Err(ApiError::new(
                 ErrorType::Internal,
                 "the group commit of this write ended without an answer",
@@ -461,25 +459,17 @@ impl Drop for Slot<'_> {
         if !self.held {
             return;
         }
-        let Some(batch) = self.batcher.next_or_release(self.kind, &self.key) else {
-            return;
-        };
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => {
-                let driver = self.batcher.clone().drive(self.kind, self.key.clone(), batch);
-                runtime.spawn(driver);
-            }
-            // No runtime left to send them (the process is stopping): they get an error
-            // answer as their replies are dropped, and the slot goes back.
-            Err(_) => {
-                drop(batch);
-                let mut lanes = self.batcher.lanes(self.kind).lock();
-                if let Some(lane) = lanes.get_mut(&self.key) {
-                    lane.in_flight = lane.in_flight.saturating_sub(1);
-                    if lane.in_flight == 0 && lane.waiting.is_empty() {
-                        lanes.remove(&self.key);
-                    }
+        let runtime = tokio::runtime::Handle::try_current();
+        while let Some(batch) = self.batcher.next_or_release(self.kind, &self.key) {
+            match &runtime {
+                Ok(runtime) => {
+                    let driver = self.batcher.clone().drive(self.kind, self.key.clone(), batch);
+                    runtime.spawn(driver);
+                    return;
                 }
+                // No runtime left to send them (the process is stopping): each gets an error
+                // answer as its reply is dropped, until the slot goes back.
+                Err(_) => drop(batch),
             }
         }
     }
