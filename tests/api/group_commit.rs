@@ -291,21 +291,13 @@ async fn a_bulk_refused_item_by_item_answers_each_write_as_a_single_request_is_a
 
 #[tokio::test]
 async fn a_refusal_of_the_caller_in_a_group_answers_each_write_in_its_own_words() {
-    use crate::security::{ca_path, secure_node, secure_url, ELASTIC, READER};
+    use crate::security::{ca_path, secure_node, secure_url, seed, stored_status, READER};
     use connector_sync_proxy::config::TlsVerification;
 
     let node = secure_node().await;
-    let ids: Vec<String> = (0..8).map(|n| unique_id(&format!("gc-secure{n}"))).collect();
-    for id in &ids {
-        let url = format!("{}/{INDEX}/_doc/{}?refresh=true", secure_url(), encode(id));
-        let response = node
-            .put(url)
-            .basic_auth(ELASTIC.0, Some(ELASTIC.1))
-            .json(&job("in_progress"))
-            .send()
-            .await
-            .unwrap();
-        assert!(response.status().is_success());
+    let mut ids = Vec::new();
+    for _ in 0..8 {
+        ids.push(seed(&node, "in_progress").await);
     }
     let secured = |group_commit| {
         let url = secure_url().parse().unwrap();
@@ -357,17 +349,7 @@ async fn a_refusal_of_the_caller_in_a_group_answers_each_write_in_its_own_words(
         }
     }
     for id in &ids {
-        let url = format!("{}/{INDEX}/_doc/{}", secure_url(), encode(id));
-        let stored: Value = node
-            .get(url)
-            .basic_auth(ELASTIC.0, Some(ELASTIC.1))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(stored["_source"]["status"], "in_progress");
+        assert_eq!(stored_status(&node, id).await, "in_progress");
     }
 }
 
