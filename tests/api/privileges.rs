@@ -481,6 +481,18 @@ async fn send(
     )
 }
 
+/// The row's request as `user`, with its password.
+async fn send_as(
+    app: &TestApp,
+    user: &User,
+    row: &Row,
+    path: &str,
+    body: Option<&str>,
+) -> (u16, reqwest::header::HeaderMap, Value) {
+    let password = user.password();
+    send(app, Some((user.name, &password)), row.method.clone(), path, body).await
+}
+
 /// The secured node's own answer to the same request (it authenticates before it routes, so a
 /// 401 there is exactly what Elasticsearch answers for a connector API).
 async fn node_answer(
@@ -648,39 +660,32 @@ async fn check_row(
     let body = row.body.map(|body| fill(body, &fixture));
     let before = footprint(node, &fixture).await;
 
-    let (status, headers, answer) = send(app, None, row.method.clone(), &path, body.as_deref()).await;
-    let (node_status, node_challenges, node_body) = node_answer(node, None, row.method.clone(), &path).await;
-    if (status, challenges(&headers), &answer) != (node_status, node_challenges.clone(), &node_body) {
-        failures.push(format!(
-            "{} without credentials: {status} {:?} {answer}\n  Elasticsearch: {node_status} {node_challenges:?} {node_body}",
-            row.api,
-            challenges(&headers)
-        ));
+    // Unauthenticated callers: the same 401 as the node's, challenges included.
+    let unauthenticated = [
+        (None, "without credentials", "401 without credentials"),
+        (
+            Some(("mgr", "not-mgr-password")),
+            "with a wrong password",
+            "401 wrong password",
+        ),
+    ];
+    for (credentials, who, count) in unauthenticated {
+        let (status, headers, answer) =
+            send(app, credentials, row.method.clone(), &path, body.as_deref()).await;
+        let (node_status, node_challenges, node_body) =
+            node_answer(node, credentials, row.method.clone(), &path).await;
+        if (status, challenges(&headers), &answer) != (node_status, node_challenges.clone(), &node_body) {
+            failures.push(format!(
+                "{} {who}: {status} {:?} {answer}\n  Elasticsearch: {node_status} {node_challenges:?} {node_body}",
+                row.api,
+                challenges(&headers)
+            ));
+        }
+        *counts.entry(count).or_default() += 1;
     }
-    *counts.entry("401 without credentials").or_default() += 1;
-
-    let wrong = Some(("mgr", "not-mgr-password"));
-    let (status, headers, answer) = send(app, wrong, row.method.clone(), &path, body.as_deref()).await;
-    let (node_status, node_challenges, node_body) = node_answer(node, wrong, row.method.clone(), &path).await;
-    if (status, challenges(&headers), &answer) != (node_status, node_challenges.clone(), &node_body) {
-        failures.push(format!(
-            "{} with a wrong password: {status} {:?} {answer}\n  Elasticsearch: {node_status} {node_challenges:?} {node_body}",
-            row.api,
-            challenges(&headers)
-        ));
-    }
-    *counts.entry("401 wrong password").or_default() += 1;
 
     for user in USERS.iter().filter(|user| !user.may(row.needs)) {
-        let password = user.password();
-        let (status, _, answer) = send(
-            app,
-            Some((user.name, &password)),
-            row.method.clone(),
-            &path,
-            body.as_deref(),
-        )
-        .await;
+        let (status, _, answer) = send_as(app, user, &row, &path, body.as_deref()).await;
         let expected = denial(user, &row);
         if (status, &answer) != (403, &expected) {
             failures.push(format!(
@@ -703,15 +708,7 @@ async fn check_row(
         let fixture = self::fixture(app, row.prep).await;
         let path = fill(row.path, &fixture);
         let body = row.body.map(|body| fill(body, &fixture));
-        let password = user.password();
-        let (status, _, answer) = send(
-            app,
-            Some((user.name, &password)),
-            row.method.clone(),
-            &path,
-            body.as_deref(),
-        )
-        .await;
+        let (status, _, answer) = send_as(app, user, &row, &path, body.as_deref()).await;
         if !(200..300).contains(&status) {
             failures.push(format!(
                 "{} as {}: {status} {answer}, expected it allowed",
