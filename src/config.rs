@@ -171,6 +171,13 @@ struct Cli {
     #[arg(long, value_name = "DURATION")]
     client_timeout: Option<String>,
 
+    /// Time a client's connection may stay idle between two requests before the service closes
+    /// it, like 5m; none (the default) keeps it open as long as the client does, as
+    /// Elasticsearch does (its http.read_timeout is 0). TCP keep-alive is on either way, so the
+    /// connections of clients that vanished are closed by the operating system
+    #[arg(long, value_name = "DURATION")]
+    client_idle_timeout: Option<String>,
+
     /// The largest request body the connector APIs read, like 512kb or 10mb (kb, mb and gb are
     /// powers of 1024; a bare number counts bytes); a larger one is answered 413 without being
     /// read
@@ -354,6 +361,8 @@ struct Layered {
     group_commit_max_bytes: usize,
     #[serde(with = "duration")]
     client_timeout: Duration,
+    #[serde(with = "optional_duration")]
+    client_idle_timeout: Option<Duration>,
     #[serde(with = "size")]
     max_body_size: usize,
     workers: usize,
@@ -397,6 +406,10 @@ impl Default for Layered {
             group_commit_max_items: 256,
             group_commit_max_bytes: 8 * 1024 * 1024,
             client_timeout: Duration::from_secs(5),
+            // Clients pool their connections and send on an idle one whenever they like: a
+            // connection closed by the service just as a request goes out fails that request,
+            // and a write cannot be safely sent again. Elasticsearch closes none.
+            client_idle_timeout: None,
             // Connector and sync-job bodies are settings and counters, a few KB; large advanced
             // sync rules or sync cursors stay far below this, and it bounds what one request can
             // make the service hold (a body is read whole to be parsed).
@@ -481,6 +494,7 @@ impl Layered {
                 max_bytes: self.group_commit_max_bytes,
             }),
             client_timeout: self.client_timeout,
+            client_idle_timeout: self.client_idle_timeout,
             max_body_size: self.max_body_size,
             workers: self.workers,
             shutdown_grace: self.shutdown_grace,
@@ -551,6 +565,8 @@ pub struct Settings {
     /// None when group commit is turned off.
     pub group_commit: Option<GroupCommit>,
     pub client_timeout: Duration,
+    /// None keeps idle client connections open until the client closes them.
+    pub client_idle_timeout: Option<Duration>,
     pub max_body_size: usize,
     pub workers: usize,
     pub shutdown_grace: Duration,
@@ -915,7 +931,7 @@ mod duration {
     }
 }
 
-/// `passthrough_timeout`: a duration, or `none` for no limit.
+/// `passthrough_timeout` and `client_idle_timeout`: a duration, or `none` for no limit.
 mod optional_duration {
     use std::time::Duration;
 
@@ -1072,7 +1088,7 @@ mod tests {
 
     /// Per setting: its value in the file (TOML), in the environment and on the command line,
     /// and each as the layered settings show it.
-    const LAYERS: [(&str, [(&str, &str); 3]); 28] = [
+    const LAYERS: [(&str, [(&str, &str); 3]); 29] = [
         (
             "listen",
             [
@@ -1131,6 +1147,10 @@ mod tests {
             [("\"1mb\"", "1mb"), ("2MB", "2mb"), ("65536", "64kb")],
         ),
         ("client_timeout", [("\"2s\"", "2s"), ("3s", "3s"), ("4s", "4s")]),
+        (
+            "client_idle_timeout",
+            [("\"5m\"", "5m"), ("none", "none"), ("90s", "1m 30s")],
+        ),
         (
             "max_body_size",
             [("\"512kb\"", "512kb"), ("2MB", "2mb"), ("1048577", "1048577b")],

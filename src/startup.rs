@@ -6,6 +6,7 @@ use std::net::TcpListener;
 use actix_web::dev::Server;
 use std::sync::Arc;
 
+use actix_web::http::KeepAlive;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
@@ -42,6 +43,11 @@ impl Application {
             };
             anyhow::Error::new(err).context(format!("cannot listen on {}{fix}", settings.listen))
         })?;
+        // Accepted connections inherit it: a client that vanished without closing its connection
+        // is found out by the operating system, since idle connections are otherwise kept.
+        socket2::SockRef::from(&listener)
+            .set_keepalive(true)
+            .context("cannot turn TCP keep-alive on for the listening socket")?;
         let address = listener
             .local_addr()
             .context("cannot read the listening address")?;
@@ -110,6 +116,12 @@ impl Application {
             app.configure(configure)
         })
         .client_request_timeout(settings.client_timeout)
+        .keep_alive(match settings.client_idle_timeout {
+            Some(timeout) => KeepAlive::Timeout(timeout),
+            // No timer of the service's own: the connection lasts until the client closes it or
+            // TCP keep-alive finds it dead.
+            None => KeepAlive::Os,
+        })
         .shutdown_timeout(settings.shutdown_grace.as_secs().max(1))
         .workers(settings.workers)
         .listen(listener)

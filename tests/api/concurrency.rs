@@ -31,13 +31,11 @@ async fn a_cancel_racing_the_connector_finishing_never_overwrites_completed() {
     const CANCEL_FIRST: &str = "the cancel first";
     const COMPLETE_FIRST: &str = "the connector's write first";
     for backend in BOTH {
+        let app = &spawn_app(backend).await;
         race_until_every_order(
             backend.name,
             &[CANCEL_FIRST, COMPLETE_FIRST],
             |round| async move {
-                // A service of its own each round: a connection the last round left idle could
-                // be closed by the service's keep-alive just as this round sends on it.
-                let app = &spawn_app(backend).await;
                 let ids: Vec<String> = (0..40).map(|n| unique_id(&format!("race{round}-{n}"))).collect();
                 join_all(ids.iter().map(|id| app.node.seed(id, job("in_progress")))).await;
                 let step = race_step(Duration::from_micros(2_500), round);

@@ -148,6 +148,87 @@ async fn a_client_trickling_its_request_is_cut_off_after_the_client_timeout() {
     app.node.delete_index(&alias).await;
 }
 
+/// Sends one keep-alive GET of the job on `stream` and reads its answer: the status, or None when
+/// the service had closed the connection.
+async fn get_on(stream: &mut tokio::net::TcpStream, id: &str) -> Option<u16> {
+    let head = format!(
+        "GET /_connector/_sync_job/{} HTTP/1.1\r\nHost: t\r\n\r\n",
+        encode(id)
+    );
+    stream.write_all(head.as_bytes()).await.ok()?;
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let read = stream.read(&mut buf).await.ok()?;
+        if read == 0 {
+            return None;
+        }
+        answer.extend_from_slice(&buf[..read]);
+        let text = String::from_utf8_lossy(&answer).into_owned();
+        let Some((head, body)) = text.split_once("\r\n\r\n") else {
+            continue;
+        };
+        let length: usize = head
+            .lines()
+            .find_map(|line| {
+                line.to_ascii_lowercase()
+                    .strip_prefix("content-length:")
+                    .map(|v| v.trim().to_owned())
+            })
+            .and_then(|value| value.parse().ok())
+            .expect("an answer with a content-length");
+        if body.len() >= length {
+            return head.split(' ').nth(1).and_then(|code| code.parse().ok());
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_idle_connection_stays_open_until_the_client_closes_it_unless_told_otherwise() {
+    // As Elasticsearch: a pooled connection is never closed under a client about to send on it.
+    let (app, alias, target) = app_with_own_index(ELASTICSEARCH).await;
+    let host = app.address.trim_start_matches("http://").to_owned();
+    let mut kept = tokio::net::TcpStream::connect(&host).await.unwrap();
+    assert_eq!(get_on(&mut kept, &target).await, Some(200));
+    // Longer than actix's own default keep-alive (5 s) and than the 1 s client_timeout.
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    assert_eq!(
+        get_on(&mut kept, &target).await,
+        Some(200),
+        "the service closed a connection idle for 7 s"
+    );
+
+    // With client_idle_timeout set, an idle connection is closed after it, and only then.
+    let index = alias.clone();
+    let timed = spawn_app_with(ELASTICSEARCH, move |settings| {
+        settings.sync_jobs_index = index;
+        settings.client_idle_timeout = Some(Duration::from_secs(2));
+        settings.passthrough = None;
+    })
+    .await;
+    let host = timed.address.trim_start_matches("http://").to_owned();
+    let mut idle = tokio::net::TcpStream::connect(&host).await.unwrap();
+    assert_eq!(get_on(&mut idle, &target).await, Some(200));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        get_on(&mut idle, &target).await,
+        Some(200),
+        "closed before its idle timeout"
+    );
+    let answered = Instant::now();
+    let mut buf = [0u8; 64];
+    let read = tokio::time::timeout(Duration::from_secs(10), idle.read(&mut buf))
+        .await
+        .expect("the connection stayed open 10 s past a 2 s idle timeout");
+    assert!(matches!(read, Ok(0) | Err(_)), "unexpected bytes: {read:?}");
+    let closed_after = answered.elapsed();
+    assert!(
+        closed_after >= Duration::from_millis(1500) && closed_after < Duration::from_secs(5),
+        "closed {closed_after:?} after the last answer, with a 2 s idle timeout"
+    );
+    app.node.delete_index(&alias).await;
+}
+
 /// Ids worth trying besides random bytes.
 fn interesting_id() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![

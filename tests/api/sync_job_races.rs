@@ -79,10 +79,8 @@ async fn a_cancel_racing_a_claim_ends_canceled_or_canceling_never_running() {
     const CLAIM_FIRST: &str = "the claim first";
     const CANCEL_FIRST: &str = "the cancel first";
     for backend in BOTH {
+        let app = &spawn_app(backend).await;
         race_until_every_order(backend.name, &[CLAIM_FIRST, CANCEL_FIRST], |round| async move {
-            // A service of its own each round: a connection the last round left idle could be
-            // closed by the service's keep-alive just as this round sends on it.
-            let app = &spawn_app(backend).await;
             let ids = seed_many(app, &format!("claim-cancel{round}-"), "pending", 30).await;
             let step = race_step(Duration::from_micros(300), round);
 
@@ -142,10 +140,8 @@ async fn an_error_racing_a_cancel_ends_in_error_with_the_cancel_recorded_only_if
     const CANCEL_FIRST: &str = "the cancel first";
     const ERROR_FIRST: &str = "the error first";
     for backend in BOTH {
+        let app = &spawn_app(backend).await;
         race_until_every_order(backend.name, &[CANCEL_FIRST, ERROR_FIRST], |round| async move {
-            // A service of its own each round: a connection the last round left idle could be
-            // closed by the service's keep-alive just as this round sends on it.
-            let app = &spawn_app(backend).await;
             let ids = seed_many(app, &format!("error-cancel{round}-"), "in_progress", 30).await;
             let step = race_step(Duration::from_micros(300), round);
 
@@ -196,10 +192,8 @@ async fn an_error_racing_the_connectors_own_final_write_never_overwrites_complet
     const ERROR_FIRST: &str = "the error first";
     const COMPLETE_FIRST: &str = "the connector's write first";
     for backend in BOTH {
+        let app = &spawn_app(backend).await;
         race_until_every_order(backend.name, &[ERROR_FIRST, COMPLETE_FIRST], |round| async move {
-            // A service of its own each round: a connection the last round left idle could be
-            // closed by the service's keep-alive just as this round sends on it.
-            let app = &spawn_app(backend).await;
             let ids = seed_many(app, &format!("error-complete{round}-"), "in_progress", 30).await;
             let step = race_step(Duration::from_micros(2_500), round);
 
