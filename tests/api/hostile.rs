@@ -183,20 +183,24 @@ async fn get_on(stream: &mut tokio::net::TcpStream, id: &str) -> Option<u16> {
     }
 }
 
+/// Opens a connection, gets the job on it, leaves it idle for `idle`, and gets it again: the
+/// connection and the second status (None: the service had closed the connection).
+async fn get_twice(app: &TestApp, id: &str, idle: Duration) -> (tokio::net::TcpStream, Option<u16>) {
+    let host = app.address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+    assert_eq!(get_on(&mut stream, id).await, Some(200));
+    tokio::time::sleep(idle).await;
+    let again = get_on(&mut stream, id).await;
+    (stream, again)
+}
+
 #[tokio::test]
 async fn an_idle_connection_stays_open_until_the_client_closes_it_unless_told_otherwise() {
     // As Elasticsearch: a pooled connection is never closed under a client about to send on it.
     let (app, alias, target) = app_with_own_index(ELASTICSEARCH).await;
-    let host = app.address.trim_start_matches("http://").to_owned();
-    let mut kept = tokio::net::TcpStream::connect(&host).await.unwrap();
-    assert_eq!(get_on(&mut kept, &target).await, Some(200));
     // Longer than actix's own default keep-alive (5 s) and than the 1 s client_timeout.
-    tokio::time::sleep(Duration::from_secs(7)).await;
-    assert_eq!(
-        get_on(&mut kept, &target).await,
-        Some(200),
-        "the service closed a connection idle for 7 s"
-    );
+    let (_, again) = get_twice(&app, &target, Duration::from_secs(7)).await;
+    assert_eq!(again, Some(200), "the service closed a connection idle for 7 s");
 
     // With client_idle_timeout set, an idle connection is closed after it, and only then.
     let index = alias.clone();
@@ -206,15 +210,8 @@ async fn an_idle_connection_stays_open_until_the_client_closes_it_unless_told_ot
         settings.passthrough = None;
     })
     .await;
-    let host = timed.address.trim_start_matches("http://").to_owned();
-    let mut idle = tokio::net::TcpStream::connect(&host).await.unwrap();
-    assert_eq!(get_on(&mut idle, &target).await, Some(200));
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(
-        get_on(&mut idle, &target).await,
-        Some(200),
-        "closed before its idle timeout"
-    );
+    let (mut idle, again) = get_twice(&timed, &target, Duration::from_secs(1)).await;
+    assert_eq!(again, Some(200), "closed before its idle timeout");
     let answered = Instant::now();
     let mut buf = [0u8; 64];
     let read = tokio::time::timeout(Duration::from_secs(10), idle.read(&mut buf))
