@@ -166,8 +166,8 @@ struct Cli {
     #[arg(long, value_name = "SIZE")]
     group_commit_max_bytes: Option<String>,
 
-    /// Time a client has to send the head of its request once connected; slower clients are
-    /// answered 408 and disconnected
+    /// Time a client has to send the head of its first request once connected; slower clients
+    /// are answered 408 and disconnected
     #[arg(long, value_name = "DURATION")]
     client_timeout: Option<String>,
 
