@@ -409,6 +409,33 @@ pub(crate) async fn raw_request(app: &TestApp, method: &str, path: &str) -> (u16
     (status, body)
 }
 
+/// Reads one answer's head off `stream`, byte by byte so that nothing after it is consumed:
+/// its status and its header lines in lower case, or None when the connection was closed
+/// before the answer began. A connection closed within the head fails the test.
+pub(crate) async fn read_head(stream: &mut tokio::net::TcpStream) -> Option<(u16, String)> {
+    use tokio::io::AsyncReadExt;
+
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        match stream.read(&mut byte).await {
+            Ok(1) => head.push(byte[0]),
+            _ if head.is_empty() => return None,
+            read => panic!("the connection closed in a head: {read:?}"),
+        }
+    }
+    let head = String::from_utf8(head).unwrap().to_ascii_lowercase();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    Some((status, head))
+}
+
+/// The value of a header line of a head `read_head` returned (`name` in lower case).
+pub(crate) fn header_value<'h>(head: &'h str, name: &str) -> Option<&'h str> {
+    head.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(':'))
+        .map(str::trim)
+}
+
 /// Writes the bytes to the service, reads until it closes the connection, and returns the status,
 /// the head (lower-cased header lines) and the body as JSON (or as a string when it is not JSON).
 pub(crate) async fn raw_exchange(app: &TestApp, request: &[u8]) -> (u16, String, Value) {

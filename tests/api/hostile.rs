@@ -8,7 +8,8 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::helpers::{
-    encode, job, raw_exchange, spawn_app_with, unique_id, Node, TestApp, ELASTICSEARCH, SCRIPTING,
+    encode, header_value, job, raw_exchange, read_head, spawn_app_with, unique_id, Node, TestApp,
+    ELASTICSEARCH, SCRIPTING,
 };
 
 /// The service in front of a jobs index of the test's own, holding one pending job. Pass-through
@@ -156,31 +157,13 @@ async fn get_on(stream: &mut tokio::net::TcpStream, id: &str) -> Option<u16> {
         encode(id)
     );
     stream.write_all(head.as_bytes()).await.ok()?;
-    let mut answer = Vec::new();
-    let mut buf = [0u8; 4096];
-    loop {
-        let read = stream.read(&mut buf).await.ok()?;
-        if read == 0 {
-            return None;
-        }
-        answer.extend_from_slice(&buf[..read]);
-        let text = String::from_utf8_lossy(&answer).into_owned();
-        let Some((head, body)) = text.split_once("\r\n\r\n") else {
-            continue;
-        };
-        let length: usize = head
-            .lines()
-            .find_map(|line| {
-                line.to_ascii_lowercase()
-                    .strip_prefix("content-length:")
-                    .map(|v| v.trim().to_owned())
-            })
-            .and_then(|value| value.parse().ok())
-            .expect("an answer with a content-length");
-        if body.len() >= length {
-            return head.split(' ').nth(1).and_then(|code| code.parse().ok());
-        }
-    }
+    let (status, head) = read_head(stream).await?;
+    let length = header_value(&head, "content-length")
+        .and_then(|value| value.parse().ok())
+        .expect("an answer with a content-length");
+    let mut body = vec![0u8; length];
+    stream.read_exact(&mut body).await.ok()?;
+    Some(status)
 }
 
 /// Opens a connection, gets the job on it, leaves it idle for `idle`, and gets it again: the

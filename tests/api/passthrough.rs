@@ -16,8 +16,8 @@ use tokio::net::TcpStream;
 use connector_sync_proxy::config::{PassthroughSettings, ServiceCredentials};
 
 use crate::helpers::{
-    es_error, metrics_text, spawn_app, spawn_app_with, unique_id, Node, ServiceProcess, TestApp,
-    ELASTICSEARCH,
+    es_error, header_value, metrics_text, read_head, spawn_app, spawn_app_with, unique_id, Node,
+    ServiceProcess, TestApp, ELASTICSEARCH,
 };
 use crate::proxy::{Fault, FaultProxy};
 
@@ -92,28 +92,11 @@ struct Raw {
 impl Raw {
     /// The value of a header line, if the head has it.
     fn header(&self, name: &str) -> Option<&str> {
-        self.head
-            .lines()
-            .find_map(|line| line.strip_prefix(name)?.strip_prefix(':'))
-            .map(str::trim)
+        header_value(&self.head, name)
     }
 }
 
-async fn read_head(stream: &mut TcpStream) -> (u16, String) {
-    let mut head = Vec::new();
-    while !head.ends_with(b"\r\n\r\n") {
-        let mut byte = [0u8; 1];
-        assert_eq!(
-            stream.read(&mut byte).await.unwrap(),
-            1,
-            "the connection closed in a head"
-        );
-        head.push(byte[0]);
-    }
-    let head = String::from_utf8(head).unwrap().to_ascii_lowercase();
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    (status, head)
-}
+const NO_ANSWER: &str = "the connection closed before an answer";
 
 /// Sends `request` as written to `address` and reads the answer until the server closes.
 async fn raw(address: &str, request: &[u8]) -> Raw {
@@ -121,7 +104,7 @@ async fn raw(address: &str, request: &[u8]) -> Raw {
         .await
         .unwrap();
     stream.write_all(request).await.unwrap();
-    let (status, head) = read_head(&mut stream).await;
+    let (status, head) = read_head(&mut stream).await.expect(NO_ANSWER);
     let mut body = Vec::new();
     stream.read_to_end(&mut body).await.unwrap();
     Raw { status, head, body }
@@ -387,10 +370,11 @@ async fn chunked_gzip_head_and_expect_continue_pass_as_they_are() {
     stream.write_all(head.as_bytes()).await.unwrap();
     let (interim, _) = tokio::time::timeout(Duration::from_secs(5), read_head(&mut stream))
         .await
-        .expect("no 100 Continue");
+        .expect("no 100 Continue")
+        .expect(NO_ANSWER);
     assert_eq!(interim, 100);
     stream.write_all(body).await.unwrap();
-    let (status, _) = read_head(&mut stream).await;
+    let (status, _) = read_head(&mut stream).await.expect(NO_ANSWER);
     assert_eq!(status, 201);
     let sent = proxy.sent().to_ascii_lowercase();
     let put = &sent[sent.find(&format!("put /{index}/_doc/expect")).unwrap()..];
@@ -1052,7 +1036,7 @@ async fn a_client_that_reads_slowly_does_not_make_the_service_hold_the_answer() 
         .unwrap();
     let request = format!("GET /{index}/_search?size=2000 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await.unwrap();
-    let (status, _) = read_head(&mut stream).await;
+    let (status, _) = read_head(&mut stream).await.expect(NO_ANSWER);
     assert_eq!(status, 200);
     // The client reads nothing for three seconds while the node has the whole answer ready.
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
